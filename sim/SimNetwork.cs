@@ -209,7 +209,8 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
             return new ValueTask<NetResult<IConnection>>(result.Task);
         }
         long startNanos = world.NowNanos;
-        world.Schedule(server, Net.DrawLatencyNanos(node, server), "syn", () => Syn(server, remote, result, startNanos));
+        // The SYN is the network's event, not the server incarnation's: it must still arrive if the server restarts meanwhile.
+        world.Schedule(null, Net.DrawLatencyNanos(node, server), "syn", () => Syn(server, remote, result, startNanos));
         return new ValueTask<NetResult<IConnection>>(AwaitAndRelease(result.Task, registration));
     }
 
@@ -225,7 +226,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
         }
     }
 
-    // Runs on the server's loop when the connection request arrives.
+    // Runs as a world event when the connection request reaches the server's host.
     private void Syn(SimNode server, Endpoint remote, TaskCompletionSource<NetResult<IConnection>> result, long startNanos)
     {
         SimWorld world = node.World;
@@ -238,7 +239,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
                     result.TrySetResult(NetResult<IConnection>.Fail(NetStatus.TimedOut, $"connecting to {remote} timed out")));
                 return;
             }
-            world.Schedule(server, SimNetwork.RetransmitNanos, "syn", () => Syn(server, remote, result, startNanos));
+            world.Schedule(null, SimNetwork.RetransmitNanos, "syn", () => Syn(server, remote, result, startNanos));
             return;
         }
         SimListener? listener = Net.FindListener(remote);

@@ -61,7 +61,9 @@ public static class SimRunner
         };
         FaultProfile faults = allowed == FaultKinds.None ? FaultProfile.Calm : FaultProfile.Draw(root.Fork("swarm"), allowed);
         IStrategy strategy = Strategies.Create(spec.Strategy, root.Fork("strategy"), scenario.ExpectedSteps);
-        var world = new SimWorld(new SimRunConfig(seed, faults, strategy, scenario.Limits, spec.KeepLog));
+        // How far ahead the strategy may pull events: none for some seeds (pure latency order), up to a few ms for others.
+        long windowNanos = root.Fork("window").Next(4) switch { 0 => 0, 1 => 100_000, 2 => 1_000_000, _ => 5_000_000 };
+        var world = new SimWorld(new SimRunConfig(seed, faults, strategy, scenario.Limits, spec.KeepLog, windowNanos));
         string? failure;
         try
         {

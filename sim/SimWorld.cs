@@ -10,7 +10,12 @@ namespace Kernel.Sim;
 public sealed record SimLimits(long StepsMax = 5_000_000, double VirtualSecondsMax = 600, double ChaosSecondsMax = 30);
 
 /// <summary>Everything that determines a run besides the scenario's own code.</summary>
-public sealed record SimRunConfig(ulong Seed, FaultProfile Faults, IStrategy Strategy, SimLimits Limits, bool KeepLog);
+/// <remarks>
+/// <c>ReorderWindowNanos</c>: events due within this much of the current time are enabled together, so the
+/// strategy (not only the drawn latencies) decides their order. Running one that is due later moves the clock
+/// to its due time; an event never runs before its due time by the clock, so the window only ever adds delay.
+/// </remarks>
+public sealed record SimRunConfig(ulong Seed, FaultProfile Faults, IStrategy Strategy, SimLimits Limits, bool KeepLog, long ReorderWindowNanos = 0);
 
 /// <summary>
 /// The simulated universe: one thread, virtual time, every node's queue, the network, the disks and the chaos
@@ -363,6 +368,15 @@ public sealed class SimWorld : INodeSupervisor
     private void CollectCandidates()
     {
         _candidates.Clear();
+        long horizon = NowNanos + Config.ReorderWindowNanos;
+        while (_timers.TryPeek(out SimEvent? soon, out (long Due, long Sequence) priority) && priority.Due <= horizon)
+        {
+            _timers.Dequeue();
+            if (!soon.IsStale)
+            {
+                _due.Add(soon);
+            }
+        }
         foreach (SimNode node in _nodes)
         {
             if (node.Queue.Count > 0 && node.PausedUntilNanos <= NowNanos)
@@ -398,7 +412,8 @@ public sealed class SimWorld : INodeSupervisor
             // Paused nodes hold their due events back; the pause itself has a wake-up event, so time keeps moving.
             long due = next.DueNanos;
             NowNanos = Math.Max(NowNanos, due);
-            while (_timers.TryPeek(out SimEvent? ev, out (long Due, long Sequence) priority) && priority.Due <= NowNanos)
+            long horizon = NowNanos + Config.ReorderWindowNanos;
+            while (_timers.TryPeek(out SimEvent? ev, out (long Due, long Sequence) priority) && priority.Due <= horizon)
             {
                 _timers.Dequeue();
                 if (!ev.IsStale)
@@ -435,6 +450,7 @@ public sealed class SimWorld : INodeSupervisor
         if (candidate.Event is { } ev)
         {
             _due.Remove(ev);
+            NowNanos = Math.Max(NowNanos, ev.DueNanos);
             Trace.Step(1, candidate.Owner, NowNanos);
             if (Trace.KeepsLog && ev.Label.Length > 0)
             {

@@ -55,12 +55,18 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
     private void Exit(INodeContext context)
     {
         _inside.Remove(context.NodeName);
-        context.Trace("exit");
+        context.Trace("leave");
     }
 
-    /// <summary>Holds the owner in memory. Requests: GET, SET c, CAS c (claim if free), RELEASE c.</summary>
+    /// <summary>
+    /// Holds the owner in memory. Requests are <c>seq VERB [client]</c> with VERB one of GET, SET, CAS (claim if
+    /// free) and RELEASE. A client numbers its requests; one that arrives after a later request of the same client
+    /// (it was sent on a connection the client since abandoned) is ignored, or a stale claim could take the lock
+    /// for a client that has given up on it.
+    /// </summary>
     private sealed class LockServer : INode
     {
+        private readonly Dictionary<string, long> _lastSequence = new(StringComparer.Ordinal);
         private string _owner = "-";
 
         public async Task RunAsync(INodeContext context)
@@ -90,11 +96,19 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
                         return;
                     }
                     string[] parts = request.Text().Split(' ');
+                    string client = parts[^1];
+                    long sequence = long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+                    if (_lastSequence.TryGetValue(client, out long last) && sequence <= last)
+                    {
+                        continue; // stale: the client no longer waits for this reply
+                    }
+                    _lastSequence[client] = sequence;
+                    parts = parts[1..];
                     string reply = parts[0] switch
                     {
                         "GET" => "OWNER " + _owner,
                         "SET" => Set(parts[1]),
-                        "CAS" when _owner == "-" => Set(parts[1]),
+                        "CAS" when _owner == "-" || _owner == parts[1] => Set(parts[1]),
                         "CAS" => "BUSY " + _owner,
                         "RELEASE" when _owner == parts[1] => Set("-"),
                         "RELEASE" => "OK",
@@ -115,6 +129,7 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
     private sealed class LockClient(LockServiceScenario scenario, bool racy) : INode
     {
         private IConnection? _connection;
+        private long _sequence;
 
         public async Task RunAsync(INodeContext context)
         {
@@ -128,7 +143,7 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
                 scenario.Enter(context);
                 await context.Clock.Delay(TimeSpan.FromMilliseconds(1 + context.Random.Next(5)));
                 scenario.Exit(context);
-                while (await Call(context, "RELEASE " + context.NodeName) is null)
+                while (await Call(context, "RELEASE") is null)
                 {
                 }
             }
@@ -141,14 +156,18 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
             if (racy)
             {
                 string? owner = await Call(context, "GET");
+                if (owner is null)
+                {
+                    return false;
+                }
                 if (owner != "OWNER -")
                 {
                     return owner == "OWNER " + me;
                 }
-                string? set = await Call(context, "SET " + me);
+                string? set = await Call(context, "SET");
                 return set == "OK" || await Owner(context) == me;
             }
-            string? reply = await Call(context, "CAS " + me);
+            string? reply = await Call(context, "CAS");
             // A lost reply leaves the outcome unknown: ask who holds the lock.
             return reply == "OK" || (reply is null && await Owner(context) == me);
         }
@@ -170,7 +189,8 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
                 _connection?.Dispose();
                 _connection = await Messages.ConnectWithRetryAsync(context, new Endpoint("lock", Port));
             }
-            if (_connection.SendText(request) != NetStatus.Ok)
+            _sequence++;
+            if (_connection.SendText(_sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) + " " + request + " " + context.NodeName) != NetStatus.Ok)
             {
                 return null;
             }
