@@ -15,7 +15,8 @@ namespace Kernel.Sim;
 /// the run's fault profile decides; without those faults everything survives, as after a process kill.
 /// Directory entries: creates, renames and deletes go into a journal; syncing a directory commits the journal
 /// up to the last operation that touched that directory (an ordered-journal file system such as ext4 behaves
-/// so), and a crash keeps a random prefix of the uncommitted rest.
+/// so), and a crash keeps a prefix of the uncommitted rest, each operation lost with the
+/// run's unflushed-loss probability.
 /// </remarks>
 public sealed class SimDisk
 {
@@ -164,10 +165,11 @@ public sealed class SimDisk
     /// <summary>Resolves what a crash leaves on the disk.</summary>
     internal void Crash(IRandom random, FaultProfile faults)
     {
-        int kept = _journal.Count;
-        if (faults.LoseUnflushedProbability > 0 && _journal.Count > 0)
+        // The journal survives as a prefix: each operation in turn made it to disk unless lost, and nothing after a lost one did.
+        int kept = 0;
+        while (kept < _journal.Count && !random.Chance(faults.LoseUnflushedProbability))
         {
-            kept = random.Next(_journal.Count + 1);
+            kept++;
         }
         for (int i = 0; i < kept; i++)
         {

@@ -379,7 +379,7 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
 
     public NetStatus Send(ReadOnlySpan<byte> frame)
     {
-        if (_localClosed || _brokenReason is not null || node.Epoch != epoch)
+        if (!IsOpen)
         {
             return NetStatus.Closed;
         }

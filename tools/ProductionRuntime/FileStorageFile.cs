@@ -1,0 +1,132 @@
+using System;
+using System.IO;
+using System.Threading.Tasks;
+using Kernel.Runtime;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kernel.Tools.ProductionRuntime;
+
+/// <summary>An open file of a <see cref="FileStorage"/>: positional I/O on one handle.</summary>
+/// <remarks>
+/// The handle may be closed from another thread by a crash (<see cref="FileStorage.Dispose"/>); SafeHandle
+/// reference counting keeps an operation already in the kernel safe, and later operations see
+/// <see cref="ObjectDisposedException"/>, which becomes <see cref="IoStatus.Closed"/>.
+/// </remarks>
+internal sealed class FileStorageFile(FileStorage storage, string path, SafeFileHandle handle) : IDurableFile
+{
+    public string Path { get; } = path;
+
+    public ValueTask<IoResult<int>> ReadAsync(long offset, Memory<byte> buffer)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (handle.IsClosed)
+        {
+            return new(IoResult<int>.Fail(IoStatus.Closed, ClosedMessage));
+        }
+        try
+        {
+            // pread may return fewer bytes than asked before the end of file (signals, network file systems):
+            // keep reading so that a short count means end of file, as the seam promises. Each pass reads at
+            // least one byte or stops, so the loop runs at most buffer.Length times.
+            int total = 0;
+            while (total < buffer.Length)
+            {
+                int read = RandomAccess.Read(handle, buffer.Span[total..], offset + total);
+                if (read == 0)
+                {
+                    break;
+                }
+                total += read;
+            }
+            return new(IoResult<int>.Ok(total));
+        }
+        catch (Exception exception)
+        {
+            IoResult failure = FileStorage.Classify(exception, $"read '{Path}'");
+            return new(IoResult<int>.Fail(failure.Status, failure.Error));
+        }
+    }
+
+    public ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (handle.IsClosed)
+        {
+            return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
+        }
+        try
+        {
+            // RandomAccess.Write writes every byte (it loops over short pwrites); a gap past the end reads as zeros.
+            RandomAccess.Write(handle, data.Span, offset);
+            return new(IoResult.Ok);
+        }
+        catch (Exception exception)
+        {
+            return new(FileStorage.Classify(exception, $"write '{Path}'"));
+        }
+    }
+
+    public ValueTask<IoResult> FlushAsync()
+    {
+        if (handle.IsClosed)
+        {
+            return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
+        }
+        try
+        {
+            // fsync(2) (F_FULLFSYNC on macOS, FlushFileBuffers on Windows). After a failed fsync the page cache
+            // state is unknown (the "fsyncgate" problem): the caller must treat the file as suspect, not retry.
+            RandomAccess.FlushToDisk(handle);
+            return new(IoResult.Ok);
+        }
+        catch (Exception exception)
+        {
+            return new(FileStorage.Classify(exception, $"flush '{Path}'"));
+        }
+    }
+
+    public ValueTask<IoResult<long>> GetLengthAsync()
+    {
+        if (handle.IsClosed)
+        {
+            return new(IoResult<long>.Fail(IoStatus.Closed, ClosedMessage));
+        }
+        try
+        {
+            return new(IoResult<long>.Ok(RandomAccess.GetLength(handle)));
+        }
+        catch (Exception exception)
+        {
+            IoResult failure = FileStorage.Classify(exception, $"length of '{Path}'");
+            return new(IoResult<long>.Fail(failure.Status, failure.Error));
+        }
+    }
+
+    public ValueTask<IoResult> SetLengthAsync(long length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (handle.IsClosed)
+        {
+            return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
+        }
+        try
+        {
+            RandomAccess.SetLength(handle, length);
+            return new(IoResult.Ok);
+        }
+        catch (Exception exception)
+        {
+            return new(FileStorage.Classify(exception, $"set length of '{Path}'"));
+        }
+    }
+
+    public void Dispose()
+    {
+        storage.Forget(this);
+        handle.Dispose();
+    }
+
+    internal void CloseHandle() => handle.Dispose();
+
+    private const string ClosedMessage = "the file was closed (or its node stopped or crashed)";
+}
