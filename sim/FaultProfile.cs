@@ -131,7 +131,7 @@ public sealed class FaultProfile
         double U(double low, double high) => low + (random.NextDouble() * (high - low));
         double netMin = U(0.01, 2), netMean = U(0.1, 20), tail = U(0, 0.05);
         double loss = U(0, 0.01), dup = U(0, 0.2), reorder = U(0, 0.2);
-        double partition = U(0, 0.03), clog = U(0, 0.03), crash = U(0, 0.03), pause = U(0, 0.02), step = U(0, 0.01);
+        double partition = U(0, 0.03), clog = U(0, 0.03), crash = U(0, 0.1), pause = U(0, 0.02), step = U(0, 0.01);
         double restart = U(10, 2000);
         double lose = random.Next(3) switch { 0 => 1.0, 1 => 0.5, _ => random.NextDouble() };
         double torn = U(0, 0.5), corrupt = U(0, 0.01), diskMean = U(0.01, 2), spike = U(0, 0.02), ioError = U(0, 0.01);

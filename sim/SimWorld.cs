@@ -489,8 +489,15 @@ public sealed class SimWorld : INodeSupervisor
         IRandom r = _chaosRandom;
         if (r.Chance(f.CrashPerTick) && PickCrashable(r, running: true) is { } victim)
         {
-            Crash(victim, "chaos");
-            ScheduleRestart(victim);
+            // At a random moment within the tick, not on its boundary, so crashes land between any two steps.
+            Schedule(null, r.NextInt64(0, FaultTickNanos), "crash", () =>
+            {
+                if (_chaosActive && victim.IsRunning)
+                {
+                    Crash(victim, "chaos");
+                    ScheduleRestart(victim);
+                }
+            });
         }
         if (r.Chance(f.PausePerTick) && PickCrashable(r, running: true) is { } sleeper)
         {

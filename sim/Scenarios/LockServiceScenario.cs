@@ -168,6 +168,7 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
                 return set == "OK" || await Owner(context) == me;
             }
             string? reply = await Call(context, "CAS");
+            context.Sometimes(reply is not null && reply.StartsWith("BUSY", StringComparison.Ordinal), "a client found the lock taken");
             // A lost reply leaves the outcome unknown: ask who holds the lock.
             return reply == "OK" || (reply is null && await Owner(context) == me);
         }

@@ -70,6 +70,7 @@ public sealed class PingPongScenario(int rounds = 100) : SimScenario
             var server = new Endpoint("pong", Port);
             IConnection connection = await Messages.ConnectWithRetryAsync(context, server);
             byte[] frame = new byte[8];
+            int reconnects = 0;
             for (long round = 0; round < rounds;)
             {
                 BinaryPrimitives.WriteInt64LittleEndian(frame, round);
@@ -84,6 +85,7 @@ public sealed class PingPongScenario(int rounds = 100) : SimScenario
                     connection.Dispose();
                     context.Trace("reconnect", reply.Reason);
                     connection = await Messages.ConnectWithRetryAsync(context, server);
+                    reconnects++;
                     continue;
                 }
                 long echoed = BinaryPrimitives.ReadInt64LittleEndian(reply.Payload);
@@ -91,6 +93,7 @@ public sealed class PingPongScenario(int rounds = 100) : SimScenario
                 round++;
                 scenario.RoundsCompleted = (int)round;
             }
+            context.Sometimes(reconnects > 0, "the client had to reconnect and resend");
             connection.Dispose();
         }
     }

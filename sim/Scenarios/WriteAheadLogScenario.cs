@@ -132,6 +132,8 @@ public sealed class WriteAheadLogScenario(bool ackBeforeFsync, int entries = 40)
                 offset += 12 + bodyLength;
             }
             _end = offset;
+            context.Sometimes(offset < contents.Length, "recovery truncated a torn or lost tail");
+            context.Sometimes(_ids.Count > 0 && context.Incarnation > 0, "recovery found entries of an earlier incarnation");
             if (offset < contents.Length)
             {
                 context.Trace("truncate-tail", string.Create(CultureInfo.InvariantCulture, $"{contents.Length - offset} bytes at {offset}"));
@@ -202,6 +204,11 @@ public sealed class WriteAheadLogScenario(bool ackBeforeFsync, int entries = 40)
                     return false;
                 }
                 _end += record.Length;
+                if (context.Buggify())
+                {
+                    // Widen the window between write and fsync, where a crash leaves a lost or torn tail.
+                    await context.Clock.Delay(TimeSpan.FromMilliseconds(context.Random.Next(50)));
+                }
                 if (ackBeforeFsync)
                 {
                     _ids.Add(id);

@@ -248,7 +248,7 @@ internal static class SimCommands
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"   seeds {summary.Results.Count}, failures {summary.Failures} (by strategy: {string.Join(", ", perStrategy)}), determinism re-runs {summary.DeterminismChecks} with {summary.DeterminismFailures.Count} mismatches"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"   {summary.Steps / wall:N0} steps/s, {summary.Results.Count / wall * 60:N0} seeds/min, simulated {summary.VirtualSeconds:0.0}s in {wall:0.00}s wall ({summary.VirtualSeconds / wall:0.0}x)"));
+            $"   {summary.Steps / wall:N0} events/s, {summary.Results.Count / wall * 60:N0} seeds/min, simulated {summary.VirtualSeconds:0.0}s in {wall:0.00}s wall ({summary.VirtualSeconds / wall:0.0}x)"));
         if (summary.Scenario.HasPlantedBug)
         {
             Console.WriteLine(summary.Failures > 0
