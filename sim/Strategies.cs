@@ -46,7 +46,7 @@ public sealed class PctStrategy : IStrategy
     private readonly int _depth;
     private readonly List<int> _priorityOrder = []; // owners, highest priority first
     private readonly SortedSet<long> _changePoints = [];
-    private int _lowest;
+    private readonly HashSet<int> _demoted = [];
 
     public PctStrategy(IRandom random, int depth, long expectedSteps)
     {
@@ -65,10 +65,15 @@ public sealed class PctStrategy : IStrategy
 
     public int Pick(IReadOnlyList<Candidate> candidates, long step)
     {
+        // Place owners seen for the first time before comparing: a placement shifts the ranks of others.
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            Register(candidates[i].Owner);
+        }
         int best = -1, bestRank = int.MaxValue;
         for (int i = 0; i < candidates.Count; i++)
         {
-            int rank = RankOf(candidates[i].Owner);
+            int rank = _priorityOrder.IndexOf(candidates[i].Owner);
             if (rank < bestRank)
             {
                 best = i;
@@ -81,23 +86,20 @@ public sealed class PctStrategy : IStrategy
             int owner = candidates[best].Owner;
             _priorityOrder.Remove(owner);
             _priorityOrder.Add(owner);
-            _lowest++;
+            _demoted.Add(owner);
             return Pick(candidates, -1);
         }
         return best;
     }
 
-    private int RankOf(int owner)
+    private void Register(int owner)
     {
-        int index = _priorityOrder.IndexOf(owner);
-        if (index < 0)
+        if (!_priorityOrder.Contains(owner))
         {
             // A newly seen owner gets a random place among the owners not yet demoted.
-            int undemoted = _priorityOrder.Count - _lowest;
-            index = _random.Next(undemoted + 1);
-            _priorityOrder.Insert(index, owner);
+            int undemoted = _priorityOrder.Count - _demoted.Count;
+            _priorityOrder.Insert(_random.Next(undemoted + 1), owner);
         }
-        return index;
     }
 }
 
