@@ -92,8 +92,14 @@ public class StableHashTests
     [Fact]
     public void Of_KnownInputs_MatchFnv1a64WithTerminator()
     {
-        // FNV-1a 64 of "a" followed by the 0xFF terminator byte, computed by hand from the published constants.
-        ulong expected = (((StableHash.Offset ^ 'a') * 1099511628211UL) ^ 0xFF) * 1099511628211UL;
+        // FNV-1a 64 by hand from the published constants: the UTF-8 bytes of "a", then the terminator as a
+        // little-endian 64-bit 0xFF (FF 00 00 00 00 00 00 00).
+        const ulong Prime = 1099511628211UL;
+        ulong expected = unchecked((StableHash.Offset ^ (ulong)'a') * Prime);
+        foreach (byte b in new byte[] { 0xFF, 0, 0, 0, 0, 0, 0, 0 })
+        {
+            expected = unchecked((expected ^ b) * Prime);
+        }
         Assert.Equal(expected, StableHash.Of("a"));
     }
 

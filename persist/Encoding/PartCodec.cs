@@ -1,0 +1,346 @@
+using System;
+using System.Collections.Generic;
+using Kernel.Persist.Data;
+using Kernel.Persist.Native;
+
+namespace Kernel.Persist.Encoding;
+
+/// <summary>
+/// The durable form of a batch part: updates stored column by column (row lengths, times, diffs, then each
+/// row column as a kind stream and a value stream), compressed with zstd and checksummed with xxHash64.
+/// </summary>
+/// <remarks>
+/// Layout, little-endian:
+/// <code>
+/// u32 magic "KPP1" | u8 format (1) | u8 compression (1 = zstd) | u16 reserved (0)
+/// u32 update count | u32 raw payload bytes | u32 compressed payload bytes
+/// compressed payload
+/// u64 xxHash64 of everything before it
+/// </code>
+/// Raw payload: varint column count C; per update a varint row length; per update a varint time; per update a
+/// zigzag varint diff; then for each column j &lt; C, over the updates whose row has column j: one kind byte each,
+/// then the values (zigzag varint for bool/int64/date/timestamp, 8 raw bytes for float64, 16 for decimal,
+/// varint length and bytes for string and bytes).
+/// <para>Decoding checks the length, magic, checksum, decompressed size and that the payload is consumed
+/// exactly. Any failure is an error message naming the blob key: a corrupt part is never data.</para>
+/// </remarks>
+public sealed class PartCodec
+{
+    private const uint Magic = 0x3150504B; // "KPP1" little-endian
+    private const byte FormatVersion = 1;
+    private const byte CompressionZstd = 1;
+    private const int HeaderBytes = 4 + 1 + 1 + 2 + 4 + 4 + 4;
+    private const int TrailerBytes = 8;
+    private const int ColumnsMax = 4096;
+
+    // Strict UTF-8: a string with a lone surrogate cannot round-trip, so encoding it is a caller bug (throws).
+    private static readonly System.Text.UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly ICompressor _compressor;
+    private readonly IChecksum _checksum;
+
+    public PartCodec(ICompressor compressor, IChecksum checksum)
+    {
+        _compressor = compressor;
+        _checksum = checksum;
+    }
+
+    public static PartCodec Default { get; } = new(ZstdCompressor.Shared, XxHash64Checksum.Shared);
+
+    public byte[] Encode(IReadOnlyList<Update> updates)
+    {
+        byte[] raw = EncodeColumns(updates);
+        byte[] compressed = _compressor.Compress(raw);
+        var writer = new ByteWriter(HeaderBytes + compressed.Length + TrailerBytes);
+        writer.WriteUInt32(Magic);
+        writer.WriteByte(FormatVersion);
+        writer.WriteByte(CompressionZstd);
+        writer.WriteByte(0);
+        writer.WriteByte(0);
+        writer.WriteUInt32((uint)updates.Count);
+        writer.WriteUInt32((uint)raw.Length);
+        writer.WriteUInt32((uint)compressed.Length);
+        writer.WriteBytes(compressed);
+        writer.WriteUInt64(_checksum.Hash(writer.WrittenSpan));
+        return writer.ToArray();
+    }
+
+    /// <summary>The updates, or null and a reason naming <paramref name="key"/>.</summary>
+    public List<Update>? Decode(string key, ReadOnlySpan<byte> encoded, out string error)
+    {
+        string Fail(string why) => $"blob part '{key}' is corrupt: {why}";
+        if (encoded.Length < HeaderBytes + TrailerBytes)
+        {
+            error = Fail($"{encoded.Length} bytes is shorter than a part header");
+            return null;
+        }
+        var header = new ByteReader(encoded[..HeaderBytes]);
+        uint magic = header.ReadUInt32();
+        byte format = header.ReadByte();
+        byte compression = header.ReadByte();
+        header.ReadBytes(2);
+        uint count = header.ReadUInt32();
+        uint rawBytes = header.ReadUInt32();
+        uint compressedBytes = header.ReadUInt32();
+        if (magic != Magic)
+        {
+            error = Fail("bad magic number");
+            return null;
+        }
+        if ((ulong)encoded.Length != HeaderBytes + (ulong)compressedBytes + TrailerBytes)
+        {
+            error = Fail($"the header promises {compressedBytes} compressed bytes but the part is {encoded.Length} bytes (truncated?)");
+            return null;
+        }
+        int bodyBytes = encoded.Length - TrailerBytes;
+        ulong expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(encoded[bodyBytes..]);
+        if (_checksum.Hash(encoded[..bodyBytes]) != expected)
+        {
+            error = Fail("checksum mismatch");
+            return null;
+        }
+        if (format != FormatVersion || compression != CompressionZstd)
+        {
+            error = Fail($"unknown format {format} or compression {compression}");
+            return null;
+        }
+        if (rawBytes > int.MaxValue || count > rawBytes)
+        {
+            error = Fail($"implausible sizes: {count} updates in {rawBytes} bytes");
+            return null;
+        }
+        if (!_compressor.TryDecompress(encoded[HeaderBytes..bodyBytes], (int)rawBytes, out byte[] raw, out string decompressError))
+        {
+            error = Fail(decompressError);
+            return null;
+        }
+        List<Update>? updates = DecodeColumns(raw, (int)count, out string columnsError);
+        error = updates is null ? Fail(columnsError) : "";
+        return updates;
+    }
+
+    private static byte[] EncodeColumns(IReadOnlyList<Update> updates)
+    {
+        int columns = 0;
+        foreach (Update update in updates)
+        {
+            columns = Math.Max(columns, update.Row.Count);
+        }
+        if (columns > ColumnsMax)
+        {
+            throw new ArgumentException($"rows of {columns} columns exceed the part format's {ColumnsMax}", nameof(updates));
+        }
+        var writer = new ByteWriter(64 + (updates.Count * 16));
+        writer.WriteVarUInt64((ulong)columns);
+        foreach (Update update in updates)
+        {
+            writer.WriteVarUInt64((ulong)update.Row.Count);
+        }
+        foreach (Update update in updates)
+        {
+            writer.WriteVarUInt64(update.Time);
+        }
+        foreach (Update update in updates)
+        {
+            writer.WriteVarInt64(update.Diff);
+        }
+        for (int column = 0; column < columns; column++)
+        {
+            foreach (Update update in updates)
+            {
+                if (column < update.Row.Count)
+                {
+                    writer.WriteByte((byte)update.Row[column].Kind);
+                }
+            }
+            foreach (Update update in updates)
+            {
+                if (column < update.Row.Count)
+                {
+                    WriteValue(writer, update.Row[column]);
+                }
+            }
+        }
+        return writer.ToArray();
+    }
+
+    private static void WriteValue(ByteWriter writer, Datum datum)
+    {
+        switch (datum.Kind)
+        {
+            case DatumKind.Null:
+                break;
+            case DatumKind.Bool:
+            case DatumKind.Int64:
+            case DatumKind.Date:
+            case DatumKind.Timestamp:
+                writer.WriteVarInt64(datum.RawBits);
+                break;
+            case DatumKind.Float64:
+                writer.WriteUInt64((ulong)datum.RawBits);
+                break;
+            case DatumKind.Decimal:
+                Span<int> parts = stackalloc int[4];
+                decimal.GetBits(datum.AsDecimal, parts);
+                foreach (int part in parts)
+                {
+                    writer.WriteUInt32((uint)part);
+                }
+                break;
+            case DatumKind.String:
+                byte[] utf8 = s_utf8.GetBytes(datum.AsString);
+                writer.WriteVarUInt64((ulong)utf8.Length);
+                writer.WriteBytes(utf8);
+                break;
+            case DatumKind.Bytes:
+                writer.WriteVarUInt64((ulong)datum.BytesUnsafe.Length);
+                writer.WriteBytes(datum.BytesUnsafe);
+                break;
+            default:
+                throw new InvalidOperationException($"unknown datum kind {datum.Kind}");
+        }
+    }
+
+    private static List<Update>? DecodeColumns(byte[] raw, int count, out string error)
+    {
+        var reader = new ByteReader(raw);
+        int columns = reader.ReadCount(ColumnsMax);
+        var lengths = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            lengths[i] = reader.ReadCount(columns);
+        }
+        var times = new ulong[count];
+        for (int i = 0; i < count; i++)
+        {
+            times[i] = reader.ReadVarUInt64();
+        }
+        var diffs = new long[count];
+        for (int i = 0; i < count; i++)
+        {
+            diffs[i] = reader.ReadVarInt64();
+        }
+        if (reader.Failed)
+        {
+            error = "the row lengths, times or diffs are cut short";
+            return null;
+        }
+        var rows = new Datum[count][];
+        for (int i = 0; i < count; i++)
+        {
+            rows[i] = lengths[i] == 0 ? [] : new Datum[lengths[i]];
+        }
+        var kinds = new DatumKind[count];
+        for (int column = 0; column < columns; column++)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (column < lengths[i])
+                {
+                    byte kind = reader.ReadByte();
+                    if (kind > (byte)DatumKind.Timestamp)
+                    {
+                        error = $"unknown datum kind {kind} in column {column}";
+                        return null;
+                    }
+                    kinds[i] = (DatumKind)kind;
+                }
+            }
+            for (int i = 0; i < count; i++)
+            {
+                if (column < lengths[i])
+                {
+                    rows[i][column] = ReadValue(ref reader, kinds[i]);
+                }
+            }
+            if (reader.Failed)
+            {
+                error = $"column {column} is cut short or malformed";
+                return null;
+            }
+        }
+        if (!reader.AtEnd)
+        {
+            error = $"{reader.Remaining} bytes left over after the last column";
+            return null;
+        }
+        var updates = new List<Update>(count);
+        for (int i = 0; i < count; i++)
+        {
+            updates.Add(new Update(Row.Own(rows[i]), times[i], diffs[i]));
+        }
+        error = "";
+        return updates;
+    }
+
+    private static Datum ReadValue(ref ByteReader reader, DatumKind kind)
+    {
+        switch (kind)
+        {
+            case DatumKind.Null:
+                return Datum.Null;
+            case DatumKind.Bool:
+            case DatumKind.Int64:
+            case DatumKind.Date:
+            case DatumKind.Timestamp:
+                return Datum.FromRaw(kind, reader.ReadVarInt64());
+            case DatumKind.Float64:
+                return Datum.FromRaw(kind, (long)reader.ReadUInt64());
+            case DatumKind.Decimal:
+            {
+                Span<int> parts = stackalloc int[4];
+                for (int i = 0; i < 4; i++)
+                {
+                    parts[i] = (int)reader.ReadUInt32();
+                }
+                if (reader.Failed)
+                {
+                    return Datum.Null;
+                }
+                // The scale byte and sign bit are validated by the decimal constructor; bad bits are corruption.
+                int flags = parts[3];
+                int scale = (flags >> 16) & 0xFF;
+                if ((flags & 0x7F00FFFF) != 0 || scale > 28)
+                {
+                    reader.ReadBytes(int.MaxValue); // marks the reader failed
+                    return Datum.Null;
+                }
+                return Datum.FromDecimal(new decimal(parts));
+            }
+            case DatumKind.String:
+            {
+                int length = reader.ReadCount(reader.Remaining);
+                ReadOnlySpan<byte> bytes = reader.ReadBytes(length);
+                if (reader.Failed || !TryDecodeUtf8(bytes, out string text))
+                {
+                    reader.ReadBytes(int.MaxValue);
+                    return Datum.Null;
+                }
+                return Datum.FromString(text);
+            }
+            case DatumKind.Bytes:
+            {
+                int length = reader.ReadCount(reader.Remaining);
+                ReadOnlySpan<byte> bytes = reader.ReadBytes(length);
+                return reader.Failed ? Datum.Null : Datum.FromBytes(bytes);
+            }
+            default:
+                reader.ReadBytes(int.MaxValue);
+                return Datum.Null;
+        }
+    }
+
+    private static bool TryDecodeUtf8(ReadOnlySpan<byte> bytes, out string text)
+    {
+        try
+        {
+            text = s_utf8.GetString(bytes);
+            return true;
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            text = "";
+            return false;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace Kernel.Persist.Native;
+
+/// <summary>
+/// zstd through the reference C library (libzstd.so.1), bound with <see cref="LibraryImportAttribute"/>. The
+/// library is deterministic for a given level and version, which is all a simulated run needs.
+/// </summary>
+/// <remarks>Stateless and safe to share: every call uses the one-shot API, which allocates its own context.</remarks>
+public sealed partial class ZstdCompressor : ICompressor
+{
+    private const string Library = "libzstd.so.1";
+
+    /// <summary>Level 3 is zstd's default: a good ratio at a speed well above disk bandwidth.</summary>
+    public const int DefaultLevel = 3;
+
+    private readonly int _level;
+
+    public ZstdCompressor(int level = DefaultLevel)
+    {
+        _level = level;
+    }
+
+    public static ZstdCompressor Shared { get; } = new();
+
+    public string Name => "zstd";
+
+    public unsafe byte[] Compress(ReadOnlySpan<byte> source)
+    {
+        nuint bound = ZSTD_compressBound((nuint)source.Length);
+        if (ZSTD_isError(bound) != 0 || bound > int.MaxValue)
+        {
+            throw new InvalidOperationException($"zstd cannot compress {source.Length} bytes in one frame");
+        }
+        byte[] destination = new byte[(int)bound];
+        nuint written;
+        fixed (byte* src = source)
+        fixed (byte* dst = destination)
+        {
+            written = ZSTD_compress(dst, (nuint)destination.Length, src, (nuint)source.Length, _level);
+        }
+        if (ZSTD_isError(written) != 0)
+        {
+            // Compression into a buffer of compressBound bytes cannot fail except through a bug or memory exhaustion.
+            throw new InvalidOperationException("zstd compression failed: " + ErrorName(written));
+        }
+        return destination.AsSpan(0, (int)written).ToArray();
+    }
+
+    public unsafe bool TryDecompress(ReadOnlySpan<byte> source, int expectedLength, out byte[] result, out string error)
+    {
+        result = [];
+        if (expectedLength < 0)
+        {
+            error = $"negative expected length {expectedLength}";
+            return false;
+        }
+        byte[] destination = new byte[expectedLength];
+        nuint written;
+        fixed (byte* src = source)
+        fixed (byte* dst = destination)
+        {
+            // An empty span may give a null pointer; zstd then reports an error for the missing frame header.
+            written = ZSTD_decompress(dst, (nuint)destination.Length, src, (nuint)source.Length);
+        }
+        if (ZSTD_isError(written) != 0)
+        {
+            error = "zstd: " + ErrorName(written);
+            return false;
+        }
+        if (written != (nuint)expectedLength)
+        {
+            error = $"zstd frame expanded to {written} bytes, expected {expectedLength}";
+            return false;
+        }
+        result = destination;
+        error = "";
+        return true;
+    }
+
+    private static unsafe string ErrorName(nuint code)
+    {
+        byte* name = ZSTD_getErrorName(code);
+        return name is null ? "unknown error" : Marshal.PtrToStringUTF8((nint)name) ?? "unknown error";
+    }
+
+    [LibraryImport(Library)]
+    private static partial nuint ZSTD_compressBound(nuint srcSize);
+
+    [LibraryImport(Library)]
+    private static unsafe partial nuint ZSTD_compress(byte* dst, nuint dstCapacity, byte* src, nuint srcSize, int compressionLevel);
+
+    [LibraryImport(Library)]
+    private static unsafe partial nuint ZSTD_decompress(byte* dst, nuint dstCapacity, byte* src, nuint compressedSize);
+
+    [LibraryImport(Library)]
+    private static partial uint ZSTD_isError(nuint code);
+
+    [LibraryImport(Library)]
+    private static unsafe partial byte* ZSTD_getErrorName(nuint code);
+}

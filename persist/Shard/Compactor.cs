@@ -1,0 +1,66 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Persist.Data;
+
+namespace Kernel.Persist.Shard;
+
+/// <summary>
+/// Performs <see cref="MergeRequest"/>s: physical compaction (adjacent batches become one) and logical
+/// compaction (times advanced to the request's since, then consolidated: equal row and time summed, zeros
+/// dropped). A read at any time at or beyond the since sees the same collection before and after.
+/// </summary>
+/// <remarks>
+/// The result replaces its inputs only if they are all still in the shard, unchanged (another compaction or a
+/// drop may have replaced them meanwhile); otherwise its freshly written parts are deleted and nothing changed.
+/// The inputs' blobs are left to garbage collection, because readers holding older states may still read them.
+/// </remarks>
+public static class Compactor
+{
+    public const string WriterName = "compactor";
+
+    /// <summary>True when the merge was applied; false when its inputs were gone (not an error).</summary>
+    public static async Task<PersistResult<bool>> CompactAsync(PersistContext context, ShardMachine machine, MergeRequest request, CancellationToken cancellationToken = default)
+    {
+        var updates = new List<Update>();
+        foreach (HollowBatch input in request.Inputs)
+        {
+            PersistResult<List<Update>> fetched = await PartStore.FetchBatchesAsync(context, [input], static _ => true, cancellationToken);
+            if (fetched.Error is { Kind: PersistErrorKind.BlobMissing })
+            {
+                // A concurrent compaction replaced these inputs and GC already removed them: nothing to do.
+                return false;
+            }
+            if (!fetched.IsOk)
+            {
+                return fetched.Error!;
+            }
+            updates.AddRange(fetched.Value!);
+        }
+        Consolidation.AdvanceAndConsolidateInPlace(updates, request.Since);
+        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteAsync(context, machine.Shard, WriterName, updates, cancellationToken);
+        if (!parts.IsOk)
+        {
+            return parts.Error!;
+        }
+        var output = new HollowBatch(request.Output, parts.Value);
+        PersistResult<Applied<bool>> applied = await machine.ApplyAsync(
+            "apply merge result", (state, _) => StateTransitions.ApplyMergeResult(state, request.Inputs, output), cancellationToken);
+        if (applied.IsOk && applied.Value.Outcome)
+        {
+            return true;
+        }
+        // Not applied (or unknown because Consensus failed): the new parts are referenced by no state we know of.
+        // After an indeterminate failure they might be; only delete when the outcome is a definite "no".
+        if (applied.IsOk)
+        {
+            foreach (PartRef part in parts.Value)
+            {
+                await PartStore.DeleteAsync(context, part.Key, cancellationToken);
+            }
+            return false;
+        }
+        return applied.Error!;
+    }
+}

@@ -1,0 +1,200 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Persist.Location;
+
+namespace Kernel.Persist.Shard;
+
+/// <summary>What one garbage collection did.</summary>
+public sealed record GcReport(ulong SeqNoSince, int BlobsDeleted, long VersionsTruncated);
+
+/// <summary>What one maintenance pass did; null parts were not needed.</summary>
+public sealed record MaintenanceReport(ExpiryReport? Expired, ulong? RollupSeqNo, GcReport? GarbageCollection);
+
+/// <summary>
+/// Background upkeep of a shard, safe to run from any process at any time, concurrently with anything:
+/// expiring lapsed leases, writing rollups, and garbage collection.
+/// </summary>
+/// <remarks>
+/// <para><b>Rollups</b>: every <see cref="PersistConfig.RollupEverySeqNos"/> seqnos a full copy of the current state is
+/// written to Blob under a fresh key, then recorded in the state (keeping the newest few).</para>
+/// <para><b>Garbage collection</b>: <c>seqno_since</c> is the least seqno any leased reader holds (the head when none
+/// does). Every state from <c>seqno_since</c> to the head is live: a reader may be reading any of them. GC scans
+/// all retained versions, deletes each blob referenced by some state below <c>seqno_since</c> and by no live
+/// state, and only then truncates Consensus below <c>seqno_since</c>. A blob key, once dropped from the head
+/// state, is never referenced again (parts and rollups get fresh random keys), so a blob that is dead at the scan
+/// cannot come back to life while GC deletes it. Blobs that no state ever referenced (a writer that crashed
+/// between writing parts and appending) are left alone: GC cannot tell them from a write in progress.</para>
+/// </remarks>
+public static class Maintenance
+{
+    /// <summary>Runs the pass that <paramref name="state"/>'s seqno calls for, if any; errors are swallowed (it is upkeep).</summary>
+    internal static async Task MaybeRunAsync(PersistContext context, ShardMachine machine, ShardState state, CancellationToken cancellationToken)
+    {
+        int every = Math.Max(1, context.Config.MaintenanceEverySeqNos);
+        if (context.Config.InlineMaintenance && state.SeqNo % (ulong)every == 0)
+        {
+            await RunAsync(context, machine, cancellationToken);
+        }
+    }
+
+    public static async Task<PersistResult<MaintenanceReport>> RunAsync(PersistContext context, ShardMachine machine, CancellationToken cancellationToken = default)
+    {
+        PersistResult<Applied<ExpiryReport>> expired = await machine.ApplyAsync(
+            "expire lapsed leases", StateTransitions.ExpireLapsed, cancellationToken);
+        if (!expired.IsOk)
+        {
+            return expired.Error!;
+        }
+        ulong? rollup = null;
+        ShardState state = expired.Value.State;
+        ulong newestRollup = 0;
+        foreach (ulong seqno in state.Rollups.Keys)
+        {
+            newestRollup = Math.Max(newestRollup, seqno);
+        }
+        if (!state.IsTombstone && state.SeqNo >= newestRollup + (ulong)Math.Max(1, context.Config.RollupEverySeqNos))
+        {
+            PersistResult<ulong> written = await WriteRollupAsync(context, machine, cancellationToken);
+            if (!written.IsOk)
+            {
+                return written.Error!;
+            }
+            rollup = written.Value;
+        }
+        PersistResult<GcReport> gc = await CollectGarbageAsync(context, machine, cancellationToken);
+        if (!gc.IsOk)
+        {
+            return gc.Error!;
+        }
+        return new MaintenanceReport(expired.Value.Changed ? expired.Value.Outcome : null, rollup, gc.Value);
+    }
+
+    /// <summary>Writes a rollup of the current state and records it; the value is the rolled-up seqno.</summary>
+    public static async Task<PersistResult<ulong>> WriteRollupAsync(PersistContext context, ShardMachine machine, CancellationToken cancellationToken = default)
+    {
+        PersistResult<ShardState> fetched = await machine.FetchAsync(cancellationToken);
+        if (!fetched.IsOk)
+        {
+            return fetched.Error!;
+        }
+        ShardState state = fetched.Value!;
+        string key = PartStore.RollupKey(state.Shard, state.SeqNo) + "-" + context.NewId("");
+        PersistResult<bool> set = await PartStore.SetAsync(context, key, context.States.Encode(state), cancellationToken);
+        if (!set.IsOk)
+        {
+            return set.Error!;
+        }
+        PersistResult<Applied<bool>> recorded = await machine.ApplyAsync(
+            "record rollup", (current, _) => StateTransitions.AddRollup(current, state.SeqNo, key, context.Config.RollupsKept), cancellationToken);
+        if (!recorded.IsOk)
+        {
+            return recorded.Error!;
+        }
+        if (!recorded.Value.Outcome)
+        {
+            // Not recorded (another rollup of the same seqno won, or the shard was dropped): this blob is litter.
+            await PartStore.DeleteAsync(context, key, cancellationToken);
+        }
+        return state.SeqNo;
+    }
+
+    public static async Task<PersistResult<GcReport>> CollectGarbageAsync(PersistContext context, ShardMachine machine, CancellationToken cancellationToken = default)
+    {
+        PersistResult<ShardState> fetched = await machine.FetchAsync(cancellationToken);
+        if (!fetched.IsOk)
+        {
+            return fetched.Error!;
+        }
+        ShardState head = fetched.Value!;
+        ulong seqNoSince = head.SeqNoSince;
+        var live = new HashSet<string>(StringComparer.Ordinal);
+        var dead = new SortedSet<string>(StringComparer.Ordinal);
+        ulong oldest = ulong.MaxValue;
+        ulong from = 0;
+        // Bounded: each page moves 'from' past at least one version, and the scan stops at the head we fetched.
+        while (from <= head.SeqNo)
+        {
+            PersistResult<IReadOnlyList<VersionedData>> page = await ScanAsync(context, head.Shard, from, cancellationToken);
+            if (!page.IsOk)
+            {
+                return page.Error!;
+            }
+            if (page.Value!.Count == 0)
+            {
+                break;
+            }
+            foreach (VersionedData version in page.Value)
+            {
+                if (version.SeqNo > head.SeqNo)
+                {
+                    break;
+                }
+                oldest = Math.Min(oldest, version.SeqNo);
+                string what = $"consensus state of shard {head.Shard} at seqno {version.SeqNo}";
+                ShardState? state = context.States.Decode(what, version.Data, out string error);
+                if (state is null)
+                {
+                    return new PersistError(PersistErrorKind.Corrupt, error);
+                }
+                foreach (string key in state.ReferencedBlobKeys())
+                {
+                    if (version.SeqNo >= seqNoSince)
+                    {
+                        live.Add(key);
+                    }
+                    else
+                    {
+                        dead.Add(key);
+                    }
+                }
+            }
+            from = page.Value[^1].SeqNo + 1;
+        }
+        int deleted = 0;
+        foreach (string key in dead)
+        {
+            if (live.Contains(key))
+            {
+                continue;
+            }
+            if (!await PartStore.DeleteAsync(context, key, cancellationToken))
+            {
+                // Keep the versions that reference it, so a later GC finds it again.
+                return new PersistError(PersistErrorKind.Unavailable, $"gc of {head.Shard}: could not delete blob '{key}'");
+            }
+            deleted++;
+        }
+        long truncated = 0;
+        if (oldest < seqNoSince)
+        {
+            LocationResult<long> cut = await context.Consensus.TruncateAsync(head.Shard.Value, seqNoSince);
+            if (!cut.IsOk)
+            {
+                return PersistError.From(cut.Error!, $"gc of {head.Shard}: truncating below {seqNoSince}");
+            }
+            truncated = cut.Value;
+        }
+        return new GcReport(seqNoSince, deleted, truncated);
+    }
+
+    private static async Task<PersistResult<IReadOnlyList<VersionedData>>> ScanAsync(PersistContext context, ShardId shard, ulong from, CancellationToken cancellationToken)
+    {
+        LocationError? last = null;
+        for (int attempt = 0; attempt < context.Config.RetriesMax; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await context.BackoffAsync(attempt, cancellationToken);
+            }
+            LocationResult<IReadOnlyList<VersionedData>> page = await context.Consensus.ScanAsync(shard.Value, from, Math.Max(1, context.Config.ScanPageVersions));
+            if (page.IsOk)
+            {
+                return PersistResult<IReadOnlyList<VersionedData>>.Ok(page.Value!);
+            }
+            last = page.Error;
+        }
+        return PersistError.From(last!, $"scanning the states of {shard}");
+    }
+}

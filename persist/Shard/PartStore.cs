@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Persist.Data;
+using Kernel.Persist.Location;
+
+namespace Kernel.Persist.Shard;
+
+/// <summary>Writes, fetches and deletes batch parts in Blob, with retries and the error classes of <see cref="PersistError"/>.</summary>
+internal static class PartStore
+{
+    public static string PartKey(ShardId shard, string writer, string id) => $"{shard}/p/{writer}/{id}";
+
+    public static string RollupKey(ShardId shard, ulong seqno) => $"{shard}/r/{seqno:D20}";
+
+    /// <summary>The prefix of every blob a shard owns.</summary>
+    public static string ShardPrefix(ShardId shard) => shard.Value + "/";
+
+    /// <summary>Consolidated <paramref name="updates"/> as parts of at most <see cref="PersistConfig.PartUpdatesMax"/> updates each.</summary>
+    public static async Task<PersistResult<ImmutableArray<PartRef>>> WriteAsync(
+        PersistContext context, ShardId shard, string writer, List<Update> updates, CancellationToken cancellationToken)
+    {
+        ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>();
+        int partMax = Math.Max(1, context.Config.PartUpdatesMax);
+        for (int start = 0; start < updates.Count; start += partMax)
+        {
+            List<Update> chunk = updates.GetRange(start, Math.Min(partMax, updates.Count - start));
+            byte[] encoded = context.Parts.Encode(chunk);
+            string key = PartKey(shard, writer, context.NewId(""));
+            PersistResult<bool> set = await SetAsync(context, key, encoded, cancellationToken);
+            if (!set.IsOk)
+            {
+                foreach (PartRef written in parts)
+                {
+                    await DeleteAsync(context, written.Key, cancellationToken);
+                }
+                return set.Error!;
+            }
+            parts.Add(new PartRef(key, encoded.Length, chunk.Count));
+        }
+        return parts.ToImmutable();
+    }
+
+    /// <summary>Sets a blob, retrying; a set is idempotent for a fixed key and value, so indeterminate errors retry safely.</summary>
+    public static async Task<PersistResult<bool>> SetAsync(PersistContext context, string key, byte[] value, CancellationToken cancellationToken)
+    {
+        LocationError? last = null;
+        for (int attempt = 0; attempt < context.Config.RetriesMax; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await context.BackoffAsync(attempt, cancellationToken);
+            }
+            LocationResult set = await context.Blob.SetAsync(key, value);
+            if (set.IsOk)
+            {
+                return true;
+            }
+            last = set.Error;
+        }
+        return PersistError.From(last!, $"writing blob '{key}'");
+    }
+
+    /// <summary>The bytes of a blob that must exist; a missing one is <see cref="PersistErrorKind.BlobMissing"/>.</summary>
+    public static async Task<PersistResult<byte[]>> GetAsync(PersistContext context, string key, CancellationToken cancellationToken)
+    {
+        LocationError? last = null;
+        for (int attempt = 0; attempt < context.Config.RetriesMax; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await context.BackoffAsync(attempt, cancellationToken);
+            }
+            LocationResult<byte[]?> got = await context.Blob.GetAsync(key);
+            if (got.IsOk)
+            {
+                return got.Value is byte[] value
+                    ? value
+                    : new PersistError(PersistErrorKind.BlobMissing, $"blob '{key}' is referenced but missing");
+            }
+            last = got.Error;
+        }
+        return PersistError.From(last!, $"reading blob '{key}'");
+    }
+
+    public static async Task<PersistResult<List<Update>>> FetchAsync(PersistContext context, PartRef part, CancellationToken cancellationToken)
+    {
+        PersistResult<byte[]> bytes = await GetAsync(context, part.Key, cancellationToken);
+        if (!bytes.IsOk)
+        {
+            return bytes.Error!;
+        }
+        List<Update>? updates = context.Parts.Decode(part.Key, bytes.Value!, out string error);
+        if (updates is null)
+        {
+            return new PersistError(PersistErrorKind.Corrupt, error);
+        }
+        if (updates.Count != part.Updates)
+        {
+            return new PersistError(PersistErrorKind.Corrupt, $"blob part '{part.Key}' is corrupt: it holds {updates.Count} updates, the state says {part.Updates}");
+        }
+        return updates;
+    }
+
+    /// <summary>Every update of <paramref name="batches"/> that passes <paramref name="keep"/>, not consolidated.</summary>
+    public static async Task<PersistResult<List<Update>>> FetchBatchesAsync(
+        PersistContext context, IEnumerable<HollowBatch> batches, Func<Update, bool> keep, CancellationToken cancellationToken)
+    {
+        var result = new List<Update>();
+        foreach (HollowBatch batch in batches)
+        {
+            foreach (PartRef part in batch.Parts)
+            {
+                PersistResult<List<Update>> fetched = await FetchAsync(context, part, cancellationToken);
+                if (!fetched.IsOk)
+                {
+                    return fetched.Error!;
+                }
+                foreach (Update update in fetched.Value!)
+                {
+                    if (keep(update))
+                    {
+                        result.Add(update);
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Deletes a blob, retrying; best effort (an orphan blob is litter, never wrong data).</summary>
+    public static async Task<bool> DeleteAsync(PersistContext context, string key, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; attempt < context.Config.RetriesMax; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await context.BackoffAsync(attempt, cancellationToken);
+            }
+            LocationResult<long?> deleted = await context.Blob.DeleteAsync(key);
+            if (deleted.IsOk)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,45 @@
+using System;
+
+namespace Kernel.Persist.Shard;
+
+/// <summary>Tunables of a persist client. The defaults suit production; tests shrink the thresholds.</summary>
+public sealed record PersistConfig
+{
+    /// <summary>A leased reader that has not heartbeated for this long may be expired by anyone (Materialize: 15 minutes).</summary>
+    public long ReaderLeaseDurationMs { get; init; } = 15 * 60 * 1000;
+
+    /// <summary>A writer that has not written or heartbeated for this long may be expired (its idempotency token is then forgotten).</summary>
+    public long WriterLeaseDurationMs { get; init; } = 60 * 60 * 1000;
+
+    /// <summary>Write a full-state rollup to Blob every this many seqnos (Materialize: 128).</summary>
+    public int RollupEverySeqNos { get; init; } = 128;
+
+    /// <summary>How many rollups a state keeps referencing.</summary>
+    public int RollupsKept { get; init; } = 2;
+
+    /// <summary>Run maintenance (expiry, rollup, garbage collection) after a write whose seqno is a multiple of this.</summary>
+    public int MaintenanceEverySeqNos { get; init; } = 32;
+
+    /// <summary>Whether handles do maintenance and compaction themselves, inline, after the writes that call for it.</summary>
+    public bool InlineMaintenance { get; init; } = true;
+
+    public bool CompactionEnabled { get; init; } = true;
+
+    /// <summary>A batch's updates are split into parts of at most this many.</summary>
+    public int PartUpdatesMax { get; init; } = 64 * 1024;
+
+    /// <summary>Retries of a state transition or blob operation before giving up with <see cref="PersistErrorKind.Unavailable"/>.</summary>
+    public int RetriesMax { get; init; } = 32;
+
+    public TimeSpan RetryBackoffMin { get; init; } = TimeSpan.FromMilliseconds(4);
+
+    public TimeSpan RetryBackoffMax { get; init; } = TimeSpan.FromMilliseconds(1000);
+
+    /// <summary>How often a listen or a wait for an upper polls Consensus for a new state.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Consensus versions scanned per page by garbage collection.</summary>
+    public int ScanPageVersions { get; init; } = 256;
+
+    public static PersistConfig Default { get; } = new();
+}

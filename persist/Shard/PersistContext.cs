@@ -1,0 +1,53 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Persist.Encoding;
+using Kernel.Persist.Location;
+using Kernel.Runtime;
+
+namespace Kernel.Persist.Shard;
+
+/// <summary>
+/// What every persist component of one client shares: the two locations, the node's clock and random stream,
+/// the configuration and the codecs. Owned by one node loop.
+/// </summary>
+public sealed class PersistContext
+{
+    public PersistContext(IBlob blob, IConsensus consensus, IClock clock, IRandom random, PersistConfig? config = null, PartCodec? parts = null, StateCodec? states = null)
+    {
+        Blob = blob;
+        Consensus = consensus;
+        Clock = clock;
+        Random = random;
+        Config = config ?? PersistConfig.Default;
+        Parts = parts ?? PartCodec.Default;
+        States = states ?? StateCodec.Default;
+    }
+
+    public IBlob Blob { get; }
+
+    public IConsensus Consensus { get; }
+
+    public IClock Clock { get; }
+
+    public IRandom Random { get; }
+
+    public PersistConfig Config { get; }
+
+    public PartCodec Parts { get; }
+
+    public StateCodec States { get; }
+
+    /// <summary>Wall time in ms: leases and heartbeats are compared across processes, so they use wall time.</summary>
+    public long NowMs => Clock.WallNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Exponential backoff with full jitter, on the node's clock.</summary>
+    public Task BackoffAsync(int attempt, CancellationToken cancellationToken = default)
+    {
+        double ceilingMs = Math.Min(Config.RetryBackoffMax.TotalMilliseconds, Config.RetryBackoffMin.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 20)));
+        double delayMs = Math.Max(Config.RetryBackoffMin.TotalMilliseconds, Random.NextDouble() * ceilingMs);
+        return Clock.Delay(TimeSpan.FromMilliseconds(delayMs), cancellationToken);
+    }
+
+    internal string NewId(string prefix) => prefix + FileNames.RandomId(Random);
+}

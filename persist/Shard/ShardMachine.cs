@@ -1,0 +1,178 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Persist.Location;
+
+namespace Kernel.Persist.Shard;
+
+/// <summary>A transition's outcome and the state it was decided on (the new state when <see cref="Changed"/>).</summary>
+public readonly record struct Applied<T>(T Outcome, ShardState State, bool Changed);
+
+/// <summary>
+/// Applies <see cref="StateTransitions"/> to one shard through a compare-and-set retry loop on Consensus, and
+/// caches the newest state it has seen. One machine per handle; owned by one node loop.
+/// </summary>
+/// <remarks>
+/// The loop: apply the transition to the newest known state; if it changes nothing, answer from that state;
+/// otherwise write the next state at seqno + 1 with <c>compare_and_set(expected = seqno)</c>. A mismatch means
+/// someone else wrote first: fetch the head and decide again. A location error (determinate or not) backs off,
+/// fetches the head and decides again; a transition that already took effect sees its own result there (appends
+/// by their idempotency token). Every state written is checked against its predecessor's invariants first:
+/// since and upper never regress, batches tile [0, upper). The cached state only moves forward.
+/// </remarks>
+public sealed class ShardMachine
+{
+    private readonly PersistContext _context;
+    private ShardState? _state; // newest state seen; seqnos only increase
+
+    public ShardMachine(PersistContext context, ShardId shard)
+    {
+        _context = context;
+        Shard = shard;
+    }
+
+    public ShardId Shard { get; }
+
+    /// <summary>The newest state this machine has seen, without asking Consensus; null before the first fetch.</summary>
+    public ShardState? Cached => _state;
+
+    /// <summary>
+    /// The shard's current state from Consensus. A shard with no state yet is created (at
+    /// <see cref="ShardState.InitialSeqNo"/>); <see cref="FetchExistingAsync"/> reports
+    /// <see cref="PersistErrorKind.ShardDropped"/> instead (an inspector must not create shards).
+    /// </summary>
+    public Task<PersistResult<ShardState>> FetchAsync(CancellationToken cancellationToken = default) => FetchAsync(create: true, cancellationToken);
+
+    /// <summary>Like <see cref="FetchAsync(CancellationToken)"/>, but a shard with no state is an error, not created.</summary>
+    public Task<PersistResult<ShardState>> FetchExistingAsync(CancellationToken cancellationToken = default) => FetchAsync(create: false, cancellationToken);
+
+    private async Task<PersistResult<ShardState>> FetchAsync(bool create, CancellationToken cancellationToken)
+    {
+        LocationError? last = null;
+        for (int attempt = 0; attempt < _context.Config.RetriesMax; attempt++)
+        {
+            if (attempt > 0)
+            {
+                await _context.BackoffAsync(attempt, cancellationToken);
+            }
+            LocationResult<VersionedData?> head = await _context.Consensus.HeadAsync(Shard.Value);
+            if (!head.IsOk)
+            {
+                last = head.Error;
+                continue;
+            }
+            if (head.Value is VersionedData version)
+            {
+                PersistResult<ShardState> decoded = Decode(version);
+                if (decoded.IsOk)
+                {
+                    Observe(decoded.Value!);
+                }
+                return decoded;
+            }
+            if (!create)
+            {
+                return new PersistError(PersistErrorKind.ShardDropped, $"shard {Shard} does not exist");
+            }
+            // No state yet: create the shard. Several processes may race; exactly one first write wins.
+            ShardState initial = ShardState.Initial(Shard, _context.NowMs);
+            LocationResult<CasOutcome> created = await _context.Consensus.CompareAndSetAsync(
+                Shard.Value, null, new VersionedData(initial.SeqNo, _context.States.Encode(initial)));
+            if (!created.IsOk)
+            {
+                last = created.Error;
+                continue;
+            }
+            if (created.Value == CasOutcome.Committed)
+            {
+                Observe(initial);
+                return initial;
+            }
+        }
+        return last is null
+            ? new PersistError(PersistErrorKind.Unavailable, $"shard {Shard}: its first state kept losing races")
+            : PersistError.From(last, $"shard {Shard}: fetching state");
+    }
+
+    /// <summary>Applies <paramref name="transition"/> (given a state and the wall time in ms) until it commits or changes nothing.</summary>
+    public async Task<PersistResult<Applied<T>>> ApplyAsync<T>(string what, Func<ShardState, long, Transition<T>> transition, CancellationToken cancellationToken = default)
+    {
+        ShardState state;
+        if (_state is ShardState cached)
+        {
+            state = cached;
+        }
+        else
+        {
+            PersistResult<ShardState> fetched = await FetchAsync(cancellationToken);
+            if (!fetched.IsOk)
+            {
+                return fetched.Error!;
+            }
+            state = fetched.Value!;
+        }
+        LocationError? last = null;
+        for (int attempt = 0; attempt < _context.Config.RetriesMax; attempt++)
+        {
+            Transition<T> decided = transition(state, _context.NowMs);
+            if (decided.Next is not ShardState proposed)
+            {
+                return new Applied<T>(decided.Outcome, state, false);
+            }
+            ShardState next = proposed with { SeqNo = state.SeqNo + 1, WalltimeMs = _context.NowMs };
+            if (state.CheckSuccessor(next) is string broken)
+            {
+                throw new InvalidOperationException($"{what} on {Shard} would break an invariant: {broken}");
+            }
+            LocationResult<CasOutcome> written = await _context.Consensus.CompareAndSetAsync(
+                Shard.Value, state.SeqNo, new VersionedData(next.SeqNo, _context.States.Encode(next)));
+            if (written.IsOk && written.Value == CasOutcome.Committed)
+            {
+                Observe(next);
+                return new Applied<T>(decided.Outcome, next, true);
+            }
+            if (!written.IsOk)
+            {
+                last = written.Error;
+                await _context.BackoffAsync(attempt, cancellationToken);
+            }
+            else if (attempt >= 2)
+            {
+                // Repeated lost races: back off so that contending writers spread out.
+                await _context.BackoffAsync(attempt - 2, cancellationToken);
+            }
+            PersistResult<ShardState> refreshed = await FetchAsync(cancellationToken);
+            if (!refreshed.IsOk)
+            {
+                return refreshed.Error!;
+            }
+            state = refreshed.Value!;
+        }
+        return last is null
+            ? new PersistError(PersistErrorKind.Unavailable, $"{what} on {Shard}: lost {_context.Config.RetriesMax} races in a row")
+            : PersistError.From(last, $"{what} on {Shard}");
+    }
+
+    private PersistResult<ShardState> Decode(VersionedData version)
+    {
+        string what = $"consensus state of shard {Shard} at seqno {version.SeqNo}";
+        ShardState? state = _context.States.Decode(what, version.Data, out string error);
+        if (state is null)
+        {
+            return new PersistError(PersistErrorKind.Corrupt, error);
+        }
+        if (state.Shard != Shard || state.SeqNo != version.SeqNo)
+        {
+            return new PersistError(PersistErrorKind.Corrupt, $"{what} is corrupt: it holds shard {state.Shard} at seqno {state.SeqNo}");
+        }
+        return state;
+    }
+
+    private void Observe(ShardState state)
+    {
+        if (_state is null || state.SeqNo > _state.SeqNo)
+        {
+            _state = state;
+        }
+    }
+}

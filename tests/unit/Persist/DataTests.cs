@@ -1,0 +1,76 @@
+using System.Collections.Generic;
+using Kernel.Persist.Data;
+using Kernel.Runtime;
+using Xunit;
+
+namespace Kernel.Tests.Unit.Persist;
+
+public sealed class DataTests
+{
+    [Fact]
+    public void Frontier_EmptyIsAboveEveryTime_AndMeetJoinAreMinMax()
+    {
+        Assert.True(Frontier.At(5) < Frontier.Empty);
+        Assert.True(Frontier.At(5).LessEqual(5));
+        Assert.False(Frontier.At(5).LessEqual(4));
+        Assert.False(Frontier.Empty.LessEqual(ulong.MaxValue));
+        Assert.Equal(Frontier.At(3), Frontier.Meet(Frontier.At(3), Frontier.Empty));
+        Assert.Equal(Frontier.Empty, Frontier.Join(Frontier.At(3), Frontier.Empty));
+        Assert.Equal(7UL, Frontier.At(7).Advance(2));
+        Assert.Equal(9UL, Frontier.At(7).Advance(9));
+    }
+
+    [Fact]
+    public void Datum_OrdersByKindThenValue_AndEqualityMatchesBits()
+    {
+        Assert.True(Datum.Null < Datum.FromBool(false));
+        Assert.True(Datum.FromInt64(-5) < Datum.FromInt64(3));
+        Assert.True(Datum.FromString("B") < Datum.FromString("a"));
+        Assert.NotEqual(Datum.FromFloat64(0.0), Datum.FromFloat64(-0.0));
+        Assert.NotEqual(Datum.FromDecimal(1.0m), Datum.FromDecimal(1.00m));
+        Assert.Equal(Datum.FromDecimal(1.0m), Datum.FromDecimal(1.0m));
+        Assert.Equal(Datum.FromBytes([1, 2]).GetHashCode(), Datum.FromBytes([1, 2]).GetHashCode());
+        Assert.True(Row.OfInt64(1) < Row.OfInt64(1, 0));
+        Assert.Equal(Row.OfInt64(1, 2), new Row(Datum.FromInt64(1), Datum.FromInt64(2)));
+    }
+
+    [Fact]
+    public void Consolidation_SumsEqualRowAndTime_DropsZeros_Sorts()
+    {
+        var updates = new List<Update>
+        {
+            new(Row.OfInt64(2), 1, 1),
+            new(Row.OfInt64(1), 5, 1),
+            new(Row.OfInt64(2), 1, -1),
+            new(Row.OfInt64(1), 5, 2),
+            new(Row.OfInt64(1), 4, 1),
+        };
+
+        List<Update> consolidated = Consolidation.Consolidate(updates);
+
+        Assert.Equal([new Update(Row.OfInt64(1), 4, 1), new Update(Row.OfInt64(1), 5, 3)], consolidated);
+    }
+
+    /// <summary>Property: logical compaction never changes the accumulated collection at any time at or beyond the since.</summary>
+    [Fact]
+    public void AdvanceAndConsolidate_PreservesAccumulationsAtOrBeyondSince()
+    {
+        var random = new SeededRandom(21);
+        for (int round = 0; round < 200; round++)
+        {
+            var updates = new List<Update>();
+            for (int i = 0; i < 40; i++)
+            {
+                updates.Add(new Update(Row.OfInt64(random.Next(4)), (ulong)random.Next(20), random.NextInt64(-2, 3)));
+            }
+            ulong since = (ulong)random.Next(20);
+
+            List<Update> compacted = Consolidation.AdvanceAndConsolidateInPlace(new List<Update>(updates), Frontier.At(since));
+
+            for (ulong asOf = since; asOf < 22; asOf++)
+            {
+                Assert.Equal(Consolidation.AccumulateAt(updates, asOf), Consolidation.AccumulateAt(compacted, asOf));
+            }
+        }
+    }
+}

@@ -1,0 +1,446 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using Kernel.Persist;
+using Kernel.Persist.Data;
+using Kernel.Persist.Location;
+using Kernel.Persist.Shard;
+using Kernel.Runtime;
+using Kernel.Tests.Unit.Persist.Support;
+using Xunit;
+
+namespace Kernel.Tests.Unit.Persist;
+
+/// <summary>
+/// Shards end to end through <see cref="PersistClient"/>: appends, reads, compaction, maintenance and errors,
+/// checked against a reference model (a plain list of every committed update).
+/// </summary>
+public sealed class ShardTests
+{
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Small thresholds, so short tests compact, roll up and collect garbage many times.</summary>
+    private static readonly PersistConfig s_small = new()
+    {
+        RollupEverySeqNos = 4,
+        MaintenanceEverySeqNos = 3,
+        PartUpdatesMax = 7,
+        RetriesMax = 64,
+        ReaderLeaseDurationMs = 60_000,
+        PollInterval = TimeSpan.FromMilliseconds(10),
+    };
+
+    [Fact]
+    public async Task CompareAndAppend_TwoWritersOnTheSameLower_ExactlyOneWins()
+    {
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle a = (await client.OpenWriterAsync(shard, "a")).Unwrap();
+        WriteHandle b = (await client.OpenWriterAsync(shard, "b")).Unwrap();
+
+        AppendResult first = (await a.CompareAndAppendAsync([U(1, 0)], Frontier.At(0), Frontier.At(5))).Unwrap();
+        AppendResult second = (await b.CompareAndAppendAsync([U(2, 0)], Frontier.At(0), Frontier.At(3))).Unwrap();
+
+        Assert.Equal(AppendStatus.Appended, first.Status);
+        Assert.Equal(AppendStatus.UpperMismatch, second.Status);
+        Assert.Equal(Frontier.At(5), second.CurrentUpper);
+        Assert.Equal([U(1, 4)], await SnapshotAsync(client, shard, 4));
+        // The loser's parts were deleted: only the winner's part (and no stray) remains.
+        Assert.Single((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
+    }
+
+    [Fact]
+    public async Task CompareAndAppend_UpdateOutsideTheBatch_IsACallerBug()
+    {
+        (PersistClient client, _, _) = MemoryClient();
+        WriteHandle writer = (await client.OpenWriterAsync(NewShard(), "w")).Unwrap();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.CompareAndAppendAsync([U(1, 5)], Frontier.At(0), Frontier.At(5)));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.CompareAndAppendAsync([], Frontier.At(5), Frontier.At(5)));
+    }
+
+    /// <summary>
+    /// With Consensus failing a third of the time (half of those failures having taken effect), retries of a
+    /// write that committed are recognised by its idempotency token, so no batch is applied twice or lost.
+    /// </summary>
+    [Theory]
+    [InlineData(31)]
+    [InlineData(32)]
+    [InlineData(33)]
+    public async Task CompareAndAppend_IndeterminateFailures_RetriesNeverDuplicateOrLose(ulong seed)
+    {
+        var faults = new FaultSwitch(new SeededRandom(seed), 0.3);
+        var blob = new MemoryBlob();
+        var client = new PersistClient(new UnreliableBlob(blob, faults), new UnreliableConsensus(new MemoryConsensus(), faults), new TestClock(), new SeededRandom(seed), s_small);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        var model = new List<Update>();
+        int alreadyCommitted = 0;
+        var random = new SeededRandom(seed + 1);
+        ulong upper = 0;
+        for (int i = 0; i < 40; i++)
+        {
+            ulong next = upper + 1 + (ulong)random.Next(3);
+            var batch = new List<Update> { U(random.Next(5), upper), U(100 + i, next - 1) };
+            PersistResult<AppendResult> result = await writer.CompareAndAppendAsync(batch, Frontier.At(upper), Frontier.At(next));
+            bool committed;
+            if (result.IsOk)
+            {
+                Assert.NotEqual(AppendStatus.UpperMismatch, result.Value!.Status);
+                alreadyCommitted += result.Value.Status == AppendStatus.AlreadyCommitted ? 1 : 0;
+                committed = true;
+            }
+            else
+            {
+                // Retries exhausted: whether it committed is whatever the shard says.
+                faults.Enabled = false;
+                committed = (await writer.FetchRecentUpperAsync()).Unwrap() == Frontier.At(next);
+                faults.Enabled = true;
+            }
+            if (committed)
+            {
+                model.AddRange(batch);
+                upper = next;
+            }
+        }
+        faults.Enabled = false;
+
+        Assert.True(faults.FailuresInjected > 10, $"only {faults.FailuresInjected} faults");
+        Assert.True(alreadyCommitted > 0, "no retry of a committed write happened; the test lost its point");
+        Assert.Equal(Consolidation.AccumulateAt(model, upper - 1), await SnapshotAsync(client, shard, upper - 1));
+    }
+
+    /// <summary>
+    /// Property: a random workload of appends, since downgrades, compaction, rollups and garbage collection.
+    /// Snapshots at every readable time equal the model's accumulation; listens deliver exactly the model's
+    /// updates after their as-of, at their times; since and upper never regress; every blob a retained state
+    /// references exists.
+    /// </summary>
+    [Theory]
+    [InlineData(41)]
+    [InlineData(42)]
+    [InlineData(43)]
+    [InlineData(44)]
+    public async Task RandomWorkload_ReadsMatchTheModel_AndGcKeepsWhatIsReferenced(ulong seed)
+    {
+        (PersistClient client, MemoryBlob blob, MemoryConsensus consensus) = MemoryClient(seed);
+        await RunWorkloadAsync(client, seed, async shard => await AssertReferencedBlobsExistAsync(client, blob, consensus, shard));
+    }
+
+    [Fact]
+    public async Task RandomWorkload_OnTheFileBackends_ReadsMatchTheModel()
+    {
+        var storage = new TestStorage();
+        var random = new SeededRandom(51);
+        var client = new PersistClient(
+            new FileBlob(storage, random.Fork("blob"), "persist/blob"),
+            new FileConsensus(storage, random.Fork("consensus"), "persist/consensus"),
+            new TestClock(),
+            random.Fork("client"),
+            s_small);
+
+        await RunWorkloadAsync(client, 51, _ => Task.CompletedTask);
+    }
+
+    [Fact]
+    public async Task Snapshot_OutsideSinceAndUpper_GivesClearErrors()
+    {
+        (PersistClient client, _, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "r")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 2)], Frontier.At(0), Frontier.At(10))).Unwrap();
+        (await reader.DowngradeSinceAsync(Frontier.At(5))).Unwrap();
+
+        PersistError notYet = (await reader.SnapshotAsync(10)).Error!;
+        PersistError compacted = (await reader.SnapshotAsync(4)).Error!;
+
+        Assert.Equal(PersistErrorKind.AsOfNotYetAvailable, notYet.Kind);
+        Assert.Equal(Frontier.At(10), notYet.Upper);
+        Assert.Equal(PersistErrorKind.AsOfCompactedAway, compacted.Kind);
+        Assert.Equal(Frontier.At(5), compacted.Since);
+        Assert.Equal([U(1, 5)], (await reader.SnapshotAsync(5)).Unwrap());
+        Assert.Equal(PersistErrorKind.TimedOut, (await reader.WaitForUpperPastAsync(10, TimeSpan.FromMilliseconds(50))).Error!.Kind);
+    }
+
+    [Fact]
+    public async Task CriticalSince_StaleHolder_IsFenced()
+    {
+        (PersistClient client, _, _) = MemoryClient();
+        ShardId shard = NewShard();
+        SinceHandle oldController = (await client.OpenCriticalSinceAsync(shard, "controller", 1, "epoch 1")).Unwrap();
+        SinceHandle newController = (await client.OpenCriticalSinceAsync(shard, "controller", 99, "epoch 2")).Unwrap();
+        Assert.Equal(1UL, newController.Opaque); // an existing holder keeps its token, not the new initial one
+
+        SinceDowngrade fence = (await newController.CompareAndDowngradeSinceAsync(1, 2, Frontier.At(3))).Unwrap();
+        SinceDowngrade stale = (await oldController.CompareAndDowngradeSinceAsync(1, 1, Frontier.At(8))).Unwrap();
+
+        Assert.Equal(SinceDowngradeStatus.Downgraded, fence.Status);
+        Assert.Equal(SinceDowngradeStatus.Fenced, stale.Status);
+        Assert.Equal(2UL, stale.CurrentOpaque);
+        Assert.Equal(Frontier.At(3), (await client.FetchStateAsync(shard)).Unwrap().Since);
+    }
+
+    [Fact]
+    public async Task CorruptTruncatedOrMissingPart_IsAnErrorNamingTheKey_NeverData()
+    {
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 0), U(2, 0)], Frontier.At(0), Frontier.At(1))).Unwrap();
+        string key = (await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap()[0].Key;
+        byte[] good = (await blob.GetAsync(key)).Unwrap()!;
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "r")).Unwrap();
+
+        byte[] flipped = (byte[])good.Clone();
+        flipped[flipped.Length / 2] ^= 0x40;
+        blob.OverwriteForTest(key, flipped);
+        PersistError corrupt = (await reader.SnapshotAsync(0)).Error!;
+        blob.OverwriteForTest(key, good[..(good.Length - 3)]);
+        PersistError truncated = (await reader.SnapshotAsync(0)).Error!;
+        await blob.DeleteAsync(key);
+        PersistError missing = (await reader.SnapshotAsync(0)).Error!;
+
+        Assert.Equal(PersistErrorKind.Corrupt, corrupt.Kind);
+        Assert.Contains(key, corrupt.Message, StringComparison.Ordinal);
+        Assert.Equal(PersistErrorKind.Corrupt, truncated.Kind);
+        Assert.Contains(key, truncated.Message, StringComparison.Ordinal);
+        Assert.Equal(PersistErrorKind.BlobMissing, missing.Kind);
+        Assert.Contains(key, missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CorruptState_IsAnErrorNamingTheShardAndSeqNo()
+    {
+        var consensus = new MemoryConsensus();
+        var client = new PersistClient(new MemoryBlob(), consensus, new TestClock(), new SeededRandom(1), s_small);
+        ShardId shard = NewShard();
+        Assert.True((await consensus.CompareAndSetAsync(shard.Value, null, new VersionedData(1, [1, 2, 3]))).IsOk);
+
+        PersistError error = (await client.OpenWriterAsync(shard, "w")).Error!;
+
+        Assert.Equal(PersistErrorKind.Corrupt, error.Kind);
+        Assert.Contains(shard.Value, error.Message, StringComparison.Ordinal);
+        Assert.Contains("seqno 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LapsedReader_IsExpiredByMaintenance_AndReleasesTheSince()
+    {
+        var clock = new TestClock();
+        var client = new PersistClient(new MemoryBlob(), new MemoryConsensus(), clock, new SeededRandom(3), s_small);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle lapsed = (await client.OpenLeasedReaderAsync(shard, "slow")).Unwrap();
+        ReadHandle live = (await client.OpenLeasedReaderAsync(shard, "live")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 0)], Frontier.At(0), Frontier.At(10))).Unwrap();
+        (await live.DowngradeSinceAsync(Frontier.At(9))).Unwrap();
+
+        clock.Advance(TimeSpan.FromMilliseconds(s_small.ReaderLeaseDurationMs + 1));
+        (await live.HeartbeatAsync()).Unwrap();
+        MaintenanceReport report = (await client.RunMaintenanceAsync(shard)).Unwrap();
+
+        Assert.Contains(lapsed.ReaderId, report.Expired!.LeasedReaders);
+        Assert.Equal(PersistErrorKind.HandleExpired, (await lapsed.SnapshotAsync(9)).Error!.Kind);
+        Assert.Equal(Frontier.At(9), (await client.FetchStateAsync(shard)).Unwrap().Since);
+    }
+
+    [Fact]
+    public async Task DropShard_TombstonesItAndDeletesItsBlobs()
+    {
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "r")).Unwrap();
+        for (ulong t = 0; t < 10; t++)
+        {
+            (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+        }
+        Assert.NotEmpty((await blob.ListKeysAsync(shard.Value + "/")).Unwrap());
+
+        Assert.True((await client.DropShardAsync(shard)).Unwrap());
+
+        Assert.Empty((await blob.ListKeysAsync(shard.Value + "/")).Unwrap());
+        Assert.Equal(PersistErrorKind.ShardDropped, (await reader.SnapshotAsync(5)).Error!.Kind);
+        AppendResult late = (await writer.CompareAndAppendAsync([], Frontier.At(10), Frontier.At(11))).Unwrap();
+        Assert.Equal(AppendStatus.UpperMismatch, late.Status);
+        Assert.Equal(Frontier.Empty, late.CurrentUpper);
+        Assert.Equal(PersistErrorKind.ShardDropped, (await client.OpenLeasedReaderAsync(shard, "again")).Error!.Kind);
+        Assert.False((await client.DropShardAsync(shard)).Unwrap());
+    }
+
+    /// <summary>Two processes append to one shard over file backends on one disk, interleaved step by step: each interval has exactly one winner.</summary>
+    [Theory]
+    [InlineData(61)]
+    [InlineData(62)]
+    public void Interleaved_WritersOnFileBackends_EachIntervalHasOneWinner(ulong seed)
+    {
+        var scheduler = new StepScheduler(seed);
+        var storage = new TestStorage(scheduler);
+        ShardId shard = new("s" + new string('7', 32));
+        var won = new List<(ulong Lower, ulong Upper, Update Update)>();
+        var bodies = new List<Func<Task>>();
+        for (int p = 0; p < 2; p++)
+        {
+            int process = p;
+            var random = new SeededRandom(seed * 10 + (ulong)process);
+            var client = new PersistClient(
+                new FileBlob(storage, random.Fork("blob"), "blob"),
+                new FileConsensus(storage, random.Fork("consensus"), "consensus"),
+                scheduler.Clock,
+                random.Fork("client"),
+                s_small);
+            bodies.Add(async () =>
+            {
+                WriteHandle writer = (await client.OpenWriterAsync(shard, "p" + process)).Unwrap();
+                for (int i = 0; i < 5; i++)
+                {
+                    ulong lower = writer.Upper.Time;
+                    Update update = U(process * 100 + i, lower);
+                    AppendResult result = (await writer.CompareAndAppendAsync([update], Frontier.At(lower), Frontier.At(lower + 1))).Unwrap();
+                    if (result.Committed)
+                    {
+                        won.Add((lower, lower + 1, update));
+                    }
+                }
+            });
+        }
+
+        scheduler.Run([.. bodies]);
+
+        won.Sort((x, y) => x.Lower.CompareTo(y.Lower));
+        for (int i = 0; i < won.Count; i++)
+        {
+            Assert.Equal((ulong)i, won[i].Lower);
+        }
+        var reader = new PersistClient(
+            new FileBlob(storage, new SeededRandom(1), "blob"), new FileConsensus(storage, new SeededRandom(2), "consensus"), scheduler.Clock, new SeededRandom(3), s_small);
+        List<Update> contents = [];
+        scheduler.Run(async () => contents = await SnapshotAsync(reader, shard, (ulong)won.Count - 1));
+        var expected = new List<Update>();
+        foreach ((ulong _, ulong _, Update update) in won)
+        {
+            expected.Add(update);
+        }
+        Assert.Equal(Consolidation.AccumulateAt(expected, (ulong)won.Count - 1), contents);
+    }
+
+    private static async Task RunWorkloadAsync(PersistClient client, ulong seed, Func<ShardId, Task> afterMaintenance)
+    {
+        var random = new SeededRandom(seed);
+        ShardId shard = ShardId.New(random);
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "writer")).Unwrap();
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "reader")).Unwrap();
+        var model = new List<Update>();
+        ulong upper = 0;
+        ulong since = 0;
+        Frontier lastSince = Frontier.Minimum;
+        Frontier lastUpper = Frontier.Minimum;
+        ulong listenAsOf = 0;
+        Listen listen = (await reader.ListenAsync(listenAsOf)).Unwrap();
+        var listened = new List<Update>();
+        int blobsCollected = 0;
+        for (int step = 0; step < 60; step++)
+        {
+            ulong next = upper + 1 + (ulong)random.Next(4);
+            var batch = new List<Update>();
+            int count = random.Chance(0.2) ? 0 : random.Next(12);
+            for (int i = 0; i < count; i++)
+            {
+                batch.Add(new Update(Row.OfInt64(random.Next(6), random.Next(2)), upper + (ulong)random.Next((int)(next - upper)), random.Chance(0.3) ? -1 : 1));
+            }
+            Assert.True((await writer.CompareAndAppendAsync(batch, Frontier.At(upper), Frontier.At(next))).Unwrap().Committed);
+            model.AddRange(batch);
+            upper = next;
+
+            if (random.Chance(0.4))
+            {
+                // Forward, but never past what the listen has delivered (its updates must keep their times).
+                since = Math.Max(since, Math.Min(Math.Min(upper - 1, since + (ulong)random.Next(3)), listen.Frontier.Time - 1));
+                (await reader.DowngradeSinceAsync(Frontier.At(since))).Unwrap();
+            }
+            if (random.Chance(0.2))
+            {
+                MaintenanceReport report = (await client.RunMaintenanceAsync(shard)).Unwrap();
+                blobsCollected += report.GarbageCollection!.BlobsDeleted;
+                await afterMaintenance(shard);
+            }
+
+            ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
+            Assert.True(state.Since >= lastSince && state.Upper >= lastUpper, "since or upper regressed");
+            lastSince = state.Since;
+            lastUpper = state.Upper;
+
+            ulong asOf = since + (ulong)random.Next((int)(upper - since));
+            Assert.Equal(Consolidation.AccumulateAt(model, asOf), (await reader.SnapshotAsync(asOf)).Unwrap());
+
+            if (random.Chance(0.5) && listen.Frontier < Frontier.At(upper))
+            {
+                ListenEvent listenEvent = (await listen.NextAsync(s_wait)).Unwrap();
+                listened.AddRange(listenEvent.Updates);
+                Assert.Equal(Frontier.At(upper), listenEvent.Progress);
+            }
+        }
+        while (listen.Frontier < Frontier.At(upper))
+        {
+            listened.AddRange((await listen.NextAsync(s_wait)).Unwrap().Updates);
+        }
+        var expectedListen = new List<Update>();
+        foreach (Update update in model)
+        {
+            if (update.Time > listenAsOf)
+            {
+                expectedListen.Add(update);
+            }
+        }
+        Assert.Equal(Consolidation.Consolidate(expectedListen), Consolidation.Consolidate(listened));
+
+        // A subscribe from the current since sees the model too.
+        Subscription subscription = (await reader.SubscribeAsync(since, s_wait)).Unwrap();
+        Assert.Equal(Consolidation.AccumulateAt(model, since), subscription.Snapshot);
+        ShardState final = (await client.FetchStateAsync(shard)).Unwrap();
+        Assert.True(final.Batches.Count <= 16, $"{final.Batches.Count} batches: compaction is not keeping up");
+        Assert.True(blobsCollected > 0, "garbage collection never deleted a replaced part");
+
+        // Rollups were written, and each decodes to the state at its seqno.
+        Assert.NotEmpty(final.Rollups);
+        foreach ((ulong seqno, string key) in final.Rollups)
+        {
+            Assert.Equal(seqno, (await client.ReadRollupAsync(key)).Unwrap().SeqNo);
+        }
+    }
+
+    private static async Task AssertReferencedBlobsExistAsync(PersistClient client, MemoryBlob blob, MemoryConsensus consensus, ShardId shard)
+    {
+        ShardState head = (await client.FetchStateAsync(shard)).Unwrap();
+        IReadOnlyList<VersionedData> versions = (await consensus.ScanAsync(shard.Value, head.SeqNoSince, 100_000)).Unwrap();
+        Assert.NotEmpty(versions);
+        foreach (VersionedData version in versions)
+        {
+            ShardState state = client.Context.States.Decode("state", version.Data, out string error) ?? throw new InvalidOperationException(error);
+            foreach (string key in state.ReferencedBlobKeys())
+            {
+                Assert.True((await blob.GetAsync(key)).Unwrap() is not null, $"state v{state.SeqNo} references deleted blob {key}");
+            }
+        }
+    }
+
+    private static async Task<List<Update>> SnapshotAsync(PersistClient client, ShardId shard, ulong asOf)
+    {
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "snapshot")).Unwrap();
+        List<Update> result = (await reader.SnapshotAsync(asOf)).Unwrap();
+        (await reader.ExpireAsync()).Unwrap();
+        return result;
+    }
+
+    private static (PersistClient Client, MemoryBlob Blob, MemoryConsensus Consensus) MemoryClient(ulong seed = 1)
+    {
+        var blob = new MemoryBlob();
+        var consensus = new MemoryConsensus();
+        return (new PersistClient(blob, consensus, new TestClock(), new SeededRandom(seed), s_small), blob, consensus);
+    }
+
+    private static ShardId NewShard() => new("s" + new string('1', 32));
+
+    private static Update U(int value, ulong time, long diff = 1) => new(Row.OfInt64(value), time, diff);
+}
