@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.Globalization;
 using System.Text.Json;
 using Kernel.Sim;
@@ -13,7 +14,10 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("Kernel: a streaming SQL database kernel tested by deterministic simulation.");
+        // A plain command rather than RootCommand, so help says "kernel" (the script's name), not the assembly's.
+        var root = new Command("kernel", "Kernel: a streaming SQL database kernel tested by deterministic simulation.");
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
         root.Subcommands.Add(SimCommands.Create());
         ParseResult parsed = root.Parse(args);
         return parsed.Invoke();
