@@ -52,8 +52,9 @@ public static class Compactor
             return true;
         }
         // Not applied (or unknown because Consensus failed): the new parts are referenced by no state we know of.
-        // After an indeterminate failure they might be; only delete when the outcome is a definite "no".
-        if (applied.IsOk)
+        // After an indeterminate failure they might be, even when a retry then found the merge no longer applies
+        // (the first attempt committed and a later compaction replaced its output): only delete on a definite "no".
+        if (applied.IsOk && !applied.Value.Uncertain)
         {
             foreach (PartRef part in parts.Value)
             {
@@ -61,6 +62,6 @@ public static class Compactor
             }
             return false;
         }
-        return applied.Error!;
+        return applied.IsOk ? false : applied.Error!;
     }
 }

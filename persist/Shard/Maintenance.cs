@@ -92,7 +92,7 @@ public static class Maintenance
         {
             return recorded.Error!;
         }
-        if (!recorded.Value.Outcome)
+        if (!recorded.Value.Outcome && !recorded.Value.Uncertain)
         {
             // Not recorded (another rollup of the same seqno won, or the shard was dropped): this blob is litter.
             await PartStore.DeleteAsync(context, key, cancellationToken);
@@ -109,8 +109,10 @@ public static class Maintenance
         }
         ShardState head = fetched.Value!;
         ulong seqNoSince = head.SeqNoSince;
-        var live = new HashSet<string>(StringComparer.Ordinal);
+        // The head's own blobs are live whatever the scan returns.
+        var live = new HashSet<string>(head.ReferencedBlobKeys(), StringComparer.Ordinal);
         var dead = new SortedSet<string>(StringComparer.Ordinal);
+        var scanned = new HashSet<ulong>();
         ulong oldest = ulong.MaxValue;
         ulong from = 0;
         // Bounded: each page moves 'from' past at least one version, and the scan stops at the head we fetched.
@@ -132,6 +134,7 @@ public static class Maintenance
                     break;
                 }
                 oldest = Math.Min(oldest, version.SeqNo);
+                scanned.Add(version.SeqNo);
                 string what = $"consensus state of shard {head.Shard} at seqno {version.SeqNo}";
                 ShardState? state = context.States.Decode(what, version.Data, out string error);
                 if (state is null)
@@ -151,6 +154,16 @@ public static class Maintenance
                 }
             }
             from = page.Value[^1].SeqNo + 1;
+        }
+        // A blob is dead only if no version from seqNoSince to the head references it, so every one of those
+        // versions must have been seen. One can be missing only because a concurrent GC, working from a newer
+        // head, truncated it meanwhile: this run's view is stale, and the newer one does the work.
+        for (ulong n = seqNoSince; n <= head.SeqNo; n++)
+        {
+            if (!scanned.Contains(n))
+            {
+                return new GcReport(seqNoSince, 0, 0);
+            }
         }
         int deleted = 0;
         foreach (string key in dead)

@@ -72,7 +72,7 @@ public sealed class ReadHandle
         PersistResult<List<Update>> updates = await PartStore.FetchBatchesAsync(_context, batches, update => update.Time <= asOf, cancellationToken);
         if (!updates.IsOk)
         {
-            return updates.Error!;
+            return await ExplainMissingAsync(updates.Error!, cancellationToken);
         }
         List<Update> result = updates.Value!;
         for (int i = 0; i < result.Count; i++)
@@ -216,6 +216,22 @@ public sealed class ReadHandle
         return state;
     }
 
+    /// <summary>
+    /// A blob went missing while this reader fetched the parts of a state it had just read. If the reader was
+    /// expired in between (its lease lapsed, for example by another node's clock), its seqno hold stopped
+    /// protecting that state's blobs and GC was free to delete them: report the expiry. Only a reader that is
+    /// still registered reports <see cref="PersistErrorKind.BlobMissing"/>, a broken invariant.
+    /// </summary>
+    internal async Task<PersistError> ExplainMissingAsync(PersistError error, CancellationToken cancellationToken)
+    {
+        if (error.Kind != PersistErrorKind.BlobMissing)
+        {
+            return error;
+        }
+        PersistResult<ShardState> again = await FetchCheckedAsync(cancellationToken);
+        return !again.IsOk && again.Error!.Kind is PersistErrorKind.HandleExpired or PersistErrorKind.ShardDropped ? again.Error : error;
+    }
+
     private PersistError Expired(ShardState state) => state.IsTombstone
         ? new PersistError(PersistErrorKind.ShardDropped, $"{Shard} has been dropped")
         : new PersistError(PersistErrorKind.HandleExpired, $"reader {ReaderId} of {Shard} has expired (its lease lapsed or it was expired)");
@@ -291,7 +307,7 @@ public sealed class Listen
                     context, batches, update => update.Time >= from && !upper.LessEqual(update.Time), cancellationToken);
                 if (!updates.IsOk)
                 {
-                    return updates.Error!;
+                    return await _reader.ExplainMissingAsync(updates.Error!, cancellationToken);
                 }
                 Frontier = upper;
                 return new ListenEvent(Consolidation.ConsolidateInPlace(updates.Value!), upper);

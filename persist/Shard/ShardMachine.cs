@@ -6,7 +6,13 @@ using Kernel.Persist.Location;
 namespace Kernel.Persist.Shard;
 
 /// <summary>A transition's outcome and the state it was decided on (the new state when <see cref="Changed"/>).</summary>
-public readonly record struct Applied<T>(T Outcome, ShardState State, bool Changed);
+/// <remarks>
+/// <c>Uncertain</c>: an earlier compare-and-set attempt of this application failed indeterminately, so it may
+/// have committed even when the final <c>Outcome</c> says the transition no longer applied (a later change can
+/// have replaced its effect before the retry looked). Whatever that attempt published may be referenced by
+/// states readers still hold: it must be left to garbage collection, never deleted directly.
+/// </remarks>
+public readonly record struct Applied<T>(T Outcome, ShardState State, bool Changed, bool Uncertain = false);
 
 /// <summary>
 /// Applies <see cref="StateTransitions"/> to one shard through a compare-and-set retry loop on Consensus, and
@@ -117,7 +123,7 @@ public sealed class ShardMachine
             Transition<T> decided = transition(state, _context.NowMs);
             if (decided.Next is not ShardState proposed)
             {
-                return new Applied<T>(decided.Outcome, state, false);
+                return new Applied<T>(decided.Outcome, state, false, last is { IsIndeterminate: true });
             }
             ShardState next = proposed with { SeqNo = state.SeqNo + 1, WalltimeMs = _context.NowMs };
             if (state.CheckSuccessor(next) is string broken)
@@ -129,11 +135,12 @@ public sealed class ShardMachine
             if (written.IsOk && written.Value == CasOutcome.Committed)
             {
                 Observe(next);
-                return new Applied<T>(decided.Outcome, next, true);
+                return new Applied<T>(decided.Outcome, next, true, last is { IsIndeterminate: true });
             }
             if (!written.IsOk)
             {
-                last = written.Error;
+                // Keep the first indeterminate error: it is what makes the outcome uncertain.
+                last = last is { IsIndeterminate: true } ? last : written.Error;
                 await _context.BackoffAsync(attempt, cancellationToken);
             }
             else if (attempt >= 2)

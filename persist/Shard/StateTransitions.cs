@@ -24,6 +24,13 @@ public enum AppendStatus
 
     /// <summary>The shard's upper is not the batch's lower; nothing was written. <c>CurrentUpper</c> says where it is.</summary>
     UpperMismatch,
+
+    /// <summary>
+    /// The writer is no longer registered (its lease lapsed and it was expired): nothing was written by this
+    /// attempt, and whether an earlier attempt of the same append committed can no longer be told, because the
+    /// expiry took the writer's idempotency token with it.
+    /// </summary>
+    WriterExpired,
 }
 
 /// <summary>What compare_and_append decided, and the compaction work the new batch generated.</summary>

@@ -77,9 +77,14 @@ public sealed class WriteHandle
         var batch = new HollowBatch(new BatchDescription(expectedUpper, newUpper, Frontier.Minimum), parts.Value);
         IdempotencyToken token = IdempotencyToken.New(_context.Random);
         long leaseMs = _context.Config.WriterLeaseDurationMs;
+        // This handle registered its writer when it opened; if the writer is gone now, it was expired, and with it
+        // the token that tells a retry of a committed attempt from a new write. Appending anyway could report an
+        // upper mismatch for a batch that is in fact in the shard.
         PersistResult<Applied<AppendDecision>> applied = await _machine.ApplyAsync(
             "compare_and_append",
-            (state, nowMs) => StateTransitions.CompareAndAppend(state, WriterId, batch, token, _purpose, leaseMs, nowMs),
+            (state, nowMs) => state.Writers.ContainsKey(WriterId) || state.IsTombstone
+                ? StateTransitions.CompareAndAppend(state, WriterId, batch, token, _purpose, leaseMs, nowMs)
+                : Transition<AppendDecision>.NoChange(new(AppendStatus.WriterExpired, state.Upper, [])),
             cancellationToken);
         if (!applied.IsOk)
         {
@@ -87,6 +92,11 @@ public sealed class WriteHandle
             return applied.Error!;
         }
         AppendDecision decision = applied.Value.Outcome;
+        if (decision.Status == AppendStatus.WriterExpired)
+        {
+            // The parts stay: this batch may be in the shard through an earlier attempt.
+            return new PersistError(PersistErrorKind.HandleExpired, $"writer {WriterId} of {Shard} has expired; whether this append committed is unknown");
+        }
         if (decision.Status == AppendStatus.UpperMismatch)
         {
             // Definitely not written by this call (a committed earlier attempt would have matched the token).

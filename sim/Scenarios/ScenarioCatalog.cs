@@ -11,6 +11,7 @@ public static class ScenarioCatalog
         Entry(() => new PingPongScenario()),
         Entry(() => new LockServiceScenario(racy: false)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: false)),
+        Entry(() => new PersistScenario()),
         Entry(() => new LockServiceScenario(racy: true)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: true)),
     ];
