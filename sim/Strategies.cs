@@ -47,12 +47,14 @@ public sealed class PctStrategy : IStrategy
     private readonly List<int> _priorityOrder = []; // owners, highest priority first
     private readonly SortedSet<long> _changePoints = [];
     private readonly HashSet<int> _demoted = [];
+    private readonly long _fairAfterSteps;
 
     public PctStrategy(IRandom random, int depth, long expectedSteps)
     {
         _random = random;
         _depth = depth;
         long horizon = Math.Max(1, expectedSteps);
+        _fairAfterSteps = horizon * 10;
         while (_changePoints.Count < Math.Min(depth - 1, horizon))
         {
             _changePoints.Add(random.NextInt64(1, horizon + 1));
@@ -65,6 +67,12 @@ public sealed class PctStrategy : IStrategy
 
     public int Pick(IReadOnlyList<Candidate> candidates, long step)
     {
+        if (step > _fairAfterSteps)
+        {
+            // Coyote's fair PCT: priorities can starve an owner that is always enabled behind a busy one (a
+            // liveness failure the schedule made, not the system), so long runs finish as a random walk.
+            return _random.Next(candidates.Count);
+        }
         // Place owners seen for the first time before comparing: a placement shifts the ranks of others.
         for (int i = 0; i < candidates.Count; i++)
         {

@@ -19,5 +19,5 @@ public class PersistSimulationTests
     /// <summary>The same properties with no faults at all: a baseline that must never fail.</summary>
     [Fact]
     public void Persist_NoFaults_KeepsEveryProperty() =>
-        SimAssert.AllPass(SimAssert.Scenario("persist"), 1, 50, FaultMode.None);
+        SimAssert.AllPass(SimAssert.Scenario("persist"), 1, 20, FaultMode.None);
 }

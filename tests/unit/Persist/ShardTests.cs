@@ -49,6 +49,27 @@ public sealed class ShardTests
         Assert.Single((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
     }
 
+    /// <summary>
+    /// Found by the persist simulation (seeds 286 and 292): a writer expired between an indeterminate attempt and its
+    /// retry lost the token that recognises a committed attempt, and reported an upper mismatch for a batch that was
+    /// in the shard. An expired writer now gets HandleExpired: the outcome is unknown, and its parts are kept.
+    /// </summary>
+    [Fact]
+    public async Task CompareAndAppend_ExpiredWriter_ReportsHandleExpiredAndKeepsParts()
+    {
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        Assert.True((await writer.ExpireAsync()).IsOk);
+
+        PersistResult<AppendResult> result = await writer.CompareAndAppendAsync([U(1, 0)], Frontier.At(0), Frontier.At(5));
+
+        Assert.False(result.IsOk);
+        Assert.Equal(PersistErrorKind.HandleExpired, result.Error!.Kind);
+        Assert.Equal(Frontier.At(0), (await client.FetchStateAsync(shard)).Unwrap().Upper);
+        Assert.Single((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
+    }
+
     [Fact]
     public async Task CompareAndAppend_UpdateOutsideTheBatch_IsACallerBug()
     {
