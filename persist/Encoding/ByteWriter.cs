@@ -33,6 +33,15 @@ internal sealed class ByteWriter
         _length += bytes.Length;
     }
 
+    /// <summary>A varint byte count, then the string's bytes in <paramref name="encoding"/>, written in place.</summary>
+    public void WriteString(string value, System.Text.Encoding encoding)
+    {
+        int count = encoding.GetByteCount(value);
+        WriteVarUInt64((ulong)count);
+        Ensure(count);
+        _length += encoding.GetBytes(value, _buffer.AsSpan(_length, count));
+    }
+
     public void WriteUInt32(uint value)
     {
         Ensure(4);

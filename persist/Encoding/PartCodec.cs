@@ -1,4 +1,5 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using Kernel.Persist.Data;
 using Kernel.Persist.Native;
@@ -49,20 +50,25 @@ public sealed class PartCodec
 
     public byte[] Encode(IReadOnlyList<Update> updates)
     {
-        byte[] raw = EncodeColumns(updates);
-        byte[] compressed = _compressor.Compress(raw);
-        var writer = new ByteWriter(HeaderBytes + compressed.Length + TrailerBytes);
-        writer.WriteUInt32(Magic);
-        writer.WriteByte(FormatVersion);
-        writer.WriteByte(CompressionZstd);
-        writer.WriteByte(0);
-        writer.WriteByte(0);
-        writer.WriteUInt32((uint)updates.Count);
-        writer.WriteUInt32((uint)raw.Length);
-        writer.WriteUInt32((uint)compressed.Length);
-        writer.WriteBytes(compressed);
-        writer.WriteUInt64(_checksum.Hash(writer.WrittenSpan));
-        return writer.ToArray();
+        ByteWriter columns = EncodeColumns(updates);
+        ReadOnlySpan<byte> raw = columns.WrittenSpan;
+        // Compress straight into the part behind its header and checksum it in place: one buffer and one final
+        // trim, where building each stage as its own array copied (and allocated) a large part five times.
+        byte[] part = new byte[HeaderBytes + _compressor.CompressBound(raw.Length) + TrailerBytes];
+        int compressed = _compressor.Compress(raw, part.AsSpan(HeaderBytes, part.Length - HeaderBytes - TrailerBytes));
+        Span<byte> header = part.AsSpan(0, HeaderBytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+        header[4] = FormatVersion;
+        header[5] = CompressionZstd;
+        header[6] = 0;
+        header[7] = 0;
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], (uint)updates.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[12..], (uint)raw.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], (uint)compressed);
+        int bodyBytes = HeaderBytes + compressed;
+        BinaryPrimitives.WriteUInt64LittleEndian(part.AsSpan(bodyBytes), _checksum.Hash(part.AsSpan(0, bodyBytes)));
+        int partBytes = bodyBytes + TrailerBytes;
+        return partBytes == part.Length ? part : part.AsSpan(0, partBytes).ToArray();
     }
 
     /// <summary>The updates, or null and a reason naming <paramref name="key"/>.</summary>
@@ -119,7 +125,7 @@ public sealed class PartCodec
         return updates;
     }
 
-    private static byte[] EncodeColumns(IReadOnlyList<Update> updates)
+    private static ByteWriter EncodeColumns(IReadOnlyList<Update> updates)
     {
         int columns = 0;
         foreach (Update update in updates)
@@ -130,7 +136,7 @@ public sealed class PartCodec
         {
             throw new ArgumentException($"rows of {columns} columns exceed the part format's {ColumnsMax}", nameof(updates));
         }
-        var writer = new ByteWriter(64 + (updates.Count * 16));
+        var writer = new ByteWriter(EstimateColumnBytes(updates));
         writer.WriteVarUInt64((ulong)columns);
         foreach (Update update in updates)
         {
@@ -161,7 +167,34 @@ public sealed class PartCodec
                 }
             }
         }
-        return writer.ToArray();
+        return writer;
+    }
+
+    /// <summary>
+    /// The raw payload's size, so that the buffer is allocated once: an upper bound except for strings, which are
+    /// counted one byte per UTF-16 unit (exact for ASCII); the writer grows in the rare case it is short.
+    /// </summary>
+    private static int EstimateColumnBytes(IReadOnlyList<Update> updates)
+    {
+        const int VarintBytesMax = 10;
+        long bytes = VarintBytesMax;
+        foreach (Update update in updates)
+        {
+            bytes += 3 * VarintBytesMax; // row length, time, diff
+            foreach (Datum datum in update.Row.Datums)
+            {
+                bytes += 1 + datum.Kind switch
+                {
+                    DatumKind.Null => 0,
+                    DatumKind.Float64 => 8,
+                    DatumKind.Decimal => 16,
+                    DatumKind.String => VarintBytesMax + datum.AsString.Length,
+                    DatumKind.Bytes => VarintBytesMax + datum.BytesUnsafe.Length,
+                    _ => VarintBytesMax,
+                };
+            }
+        }
+        return (int)Math.Min(bytes, Array.MaxLength);
     }
 
     private static void WriteValue(ByteWriter writer, Datum datum)
@@ -188,9 +221,7 @@ public sealed class PartCodec
                 }
                 break;
             case DatumKind.String:
-                byte[] utf8 = s_utf8.GetBytes(datum.AsString);
-                writer.WriteVarUInt64((ulong)utf8.Length);
-                writer.WriteBytes(utf8);
+                writer.WriteString(datum.AsString, s_utf8);
                 break;
             case DatumKind.Bytes:
                 writer.WriteVarUInt64((ulong)datum.BytesUnsafe.Length);

@@ -10,6 +10,15 @@ public interface ICompressor
 
     byte[] Compress(ReadOnlySpan<byte> source);
 
+    /// <summary>The most bytes compressing <paramref name="sourceLength"/> bytes can take.</summary>
+    int CompressBound(int sourceLength);
+
+    /// <summary>
+    /// Compresses into <paramref name="destination"/>, which must hold at least <see cref="CompressBound"/> bytes;
+    /// the value is the count written. The bytes are the same as <see cref="Compress(ReadOnlySpan{byte})"/> returns.
+    /// </summary>
+    int Compress(ReadOnlySpan<byte> source, Span<byte> destination);
+
     /// <summary>
     /// Decompresses a frame that must expand to exactly <paramref name="expectedLength"/> bytes. Corrupt input, a
     /// different length or any library error is a false result with a reason, never an exception.

@@ -26,14 +26,29 @@ public sealed partial class ZstdCompressor : ICompressor
 
     public string Name => "zstd";
 
-    public unsafe byte[] Compress(ReadOnlySpan<byte> source)
+    public byte[] Compress(ReadOnlySpan<byte> source)
     {
-        nuint bound = ZSTD_compressBound((nuint)source.Length);
+        byte[] destination = new byte[CompressBound(source.Length)];
+        int written = Compress(source, destination);
+        return destination.AsSpan(0, written).ToArray();
+    }
+
+    public int CompressBound(int sourceLength)
+    {
+        nuint bound = ZSTD_compressBound((nuint)sourceLength);
         if (ZSTD_isError(bound) != 0 || bound > int.MaxValue)
         {
-            throw new InvalidOperationException($"zstd cannot compress {source.Length} bytes in one frame");
+            throw new InvalidOperationException($"zstd cannot compress {sourceLength} bytes in one frame");
         }
-        byte[] destination = new byte[(int)bound];
+        return (int)bound;
+    }
+
+    public unsafe int Compress(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        if (destination.Length < CompressBound(source.Length))
+        {
+            throw new ArgumentException($"a destination of {destination.Length} bytes is below the bound for {source.Length} bytes", nameof(destination));
+        }
         nuint written;
         fixed (byte* src = source)
         fixed (byte* dst = destination)
@@ -45,7 +60,7 @@ public sealed partial class ZstdCompressor : ICompressor
             // Compression into a buffer of compressBound bytes cannot fail except through a bug or memory exhaustion.
             throw new InvalidOperationException("zstd compression failed: " + ErrorName(written));
         }
-        return destination.AsSpan(0, (int)written).ToArray();
+        return (int)written;
     }
 
     public unsafe bool TryDecompress(ReadOnlySpan<byte> source, int expectedLength, out byte[] result, out string error)

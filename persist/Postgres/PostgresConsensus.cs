@@ -85,6 +85,46 @@ public sealed class PostgresConsensus : IConsensus, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Connects for inspection: nothing is created, and every transaction is read-only on the server
+    /// (<c>default_transaction_read_only</c>), so a write through the result fails determinately instead of
+    /// changing anything. A database without the consensus table is an error, not an empty one.
+    /// </summary>
+    public static async Task<LocationResult<PostgresConsensus>> OpenReadOnlyAsync(string connectionString)
+    {
+        NpgsqlDataSource dataSource;
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            builder.Options = (string.IsNullOrEmpty(builder.Options) ? "" : builder.Options + " ") + "-c default_transaction_read_only=on";
+            dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        }
+        catch (ArgumentException exception)
+        {
+            return LocationError.Determinate("postgres consensus: bad connection string: " + exception.Message);
+        }
+        string? missingWhere;
+        try
+        {
+            await using NpgsqlConnection connection = await dataSource.OpenConnectionAsync();
+            await using var command = new NpgsqlCommand("SELECT to_regclass('consensus') IS NOT NULL, current_database(), current_schemas(false)::text", connection);
+            await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            missingWhere = reader.GetBoolean(0) ? null : $"database '{reader.GetString(1)}', schemas {reader.GetString(2)}";
+        }
+        catch (Exception exception) when (IsDatabaseFailure(exception))
+        {
+            await dataSource.DisposeAsync();
+            return LocationError.Determinate("postgres consensus: opening: " + exception.Message);
+        }
+        if (missingWhere is not null)
+        {
+            await dataSource.DisposeAsync();
+            return LocationError.Determinate($"postgres consensus: there is no consensus table in {missingWhere}");
+        }
+        return new PostgresConsensus(dataSource);
+    }
+
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
     public async ValueTask<LocationResult<VersionedData?>> HeadAsync(string key)

@@ -104,6 +104,10 @@ public sealed class ShardMachine
     public async Task<PersistResult<Applied<T>>> ApplyAsync<T>(string what, Func<ShardState, long, Transition<T>> transition, CancellationToken cancellationToken = default)
     {
         ShardState state;
+        // A cached state may be stale. A transition that changes it is checked by the compare-and-set anyway, but one
+        // that decides "no change" from it would answer from the past (a merge whose inputs look gone, an upper that
+        // looks different): such an answer is only taken from a freshly read state.
+        bool fresh = false;
         if (_state is ShardState cached)
         {
             state = cached;
@@ -116,6 +120,7 @@ public sealed class ShardMachine
                 return fetched.Error!;
             }
             state = fetched.Value!;
+            fresh = true;
         }
         LocationError? last = null;
         for (int attempt = 0; attempt < _context.Config.RetriesMax; attempt++)
@@ -123,6 +128,18 @@ public sealed class ShardMachine
             Transition<T> decided = transition(state, _context.NowMs);
             if (decided.Next is not ShardState proposed)
             {
+                if (!fresh)
+                {
+                    PersistResult<ShardState> current = await FetchAsync(cancellationToken);
+                    if (!current.IsOk)
+                    {
+                        return current.Error!;
+                    }
+                    state = current.Value!;
+                    fresh = true;
+                    attempt--;
+                    continue;
+                }
                 return new Applied<T>(decided.Outcome, state, false, last is { IsIndeterminate: true });
             }
             ShardState next = proposed with { SeqNo = state.SeqNo + 1, WalltimeMs = _context.NowMs };
@@ -154,6 +171,7 @@ public sealed class ShardMachine
                 return refreshed.Error!;
             }
             state = refreshed.Value!;
+            fresh = true;
         }
         return last is null
             ? new PersistError(PersistErrorKind.Unavailable, $"{what} on {Shard}: lost {_context.Config.RetriesMax} races in a row")

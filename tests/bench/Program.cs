@@ -13,12 +13,17 @@ namespace Kernel.Tests.Bench;
 /// <summary>
 /// <c>dotnet run -c Release --project tests/bench -- [BenchmarkDotNet args]</c> runs the BenchmarkDotNet suites;
 /// <c>-- sim-throughput [seeds]</c> runs each example scenario over a seed range and prints steps per second,
-/// seeds per minute and the simulated-to-wall time ratio.
+/// seeds per minute and the simulated-to-wall time ratio; <c>-- persist [--quick] [--no-postgres]</c> runs the
+/// persist commit-path benchmarks next to their physical floors (<see cref="PersistBenchmarks"/>).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "persist")
+        {
+            return PersistBenchmarks.Run(args[1..]);
+        }
         if (args.Length > 0 && args[0] == "sim-throughput")
         {
             return SimThroughput(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 500);
