@@ -180,6 +180,14 @@ public sealed class SimWorld : INodeSupervisor
     /// <summary>Schedules <paramref name="action"/> after <paramref name="delayNanos"/> on <paramref name="node"/>'s loop (or the world's, for null).</summary>
     public SimEvent Schedule(SimNode? node, long delayNanos, string label, Action action)
     {
+        if (!IsOwnerThread)
+        {
+            // A timer or I/O started from a thread-pool thread: record it and touch nothing (the queues are not thread-safe).
+            RecordEscape($"'{label}' scheduled from thread {Environment.CurrentManagedThreadId}, not the simulator's");
+            var dropped = new SimEvent(0, 0, null, 0, label, action);
+            dropped.Cancel();
+            return dropped;
+        }
         var ev = new SimEvent(NowNanos + Math.Max(0, delayNanos), _sequence++, node, node?.Epoch ?? 0, label, action);
         if (ev.DueNanos <= NowNanos)
         {

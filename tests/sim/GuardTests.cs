@@ -16,7 +16,10 @@ public class GuardTests
     [Fact]
     public void TaskRun_InNodeCode_FailsRunAsEscape()
     {
-        RunResult result = RunNode(async _ => await Task.Run(() => 1));
+        // The pool work outlasts the step that started it, so its continuation comes back from a pool thread. (Work
+        // that finishes before the await looks at it leaves no trace here; the command line's thread-pool counter
+        // catches that case.)
+        RunResult result = RunNode(async _ => await Task.Run(() => Thread.Sleep(50)));
 
         Assert.False(result.Passed);
         Assert.Contains("escaped", result.Failure, StringComparison.Ordinal);
