@@ -17,6 +17,8 @@ using Microsoft.Win32.SafeHandles;
 using Npgsql;
 using NpgsqlTypes;
 
+using Kernel.Tests.Common;
+
 namespace Kernel.Tests.Bench;
 
 /// <summary>
@@ -162,7 +164,8 @@ public static partial class PersistBenchmarks
             if (sections.Contains('e', StringComparison.Ordinal))
             {
                 Progress("(e) PostgreSQL 15: starting a throwaway cluster");
-                (PostgresCluster? cluster, string problem) = await PostgresCluster.StartAsync(root);
+                string problem = PostgresCluster.MissingBinaries() ?? "";
+                PostgresCluster? cluster = problem.Length == 0 ? await PostgresCluster.StartAsync(Path.Join(root, "postgres"), durable: true) : null;
                 if (cluster is null)
                 {
                     notes.Add("(e) skipped: " + problem);
