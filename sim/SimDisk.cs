@@ -49,20 +49,6 @@ public sealed class SimDisk
             StoragePath.Parent(Path) == directory || (Target is not null && StoragePath.Parent(Target) == directory);
     }
 
-    /// <summary>Total bytes of file data that would survive a crash right now if nothing unflushed did.</summary>
-    public long DurableBytes
-    {
-        get
-        {
-            long total = 0;
-            foreach (Entry entry in _durable.Values)
-            {
-                total += entry.File?.DurableLength ?? 0;
-            }
-            return total;
-        }
-    }
-
     internal bool DirectoryExists(string path) => path.Length == 0 || (_live.TryGetValue(path, out Entry? e) && e.IsDirectory);
 
     internal bool TryGetFile(string path, out Inode inode)

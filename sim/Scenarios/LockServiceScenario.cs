@@ -69,53 +69,37 @@ public sealed class LockServiceScenario(bool racy) : SimScenario
         private readonly Dictionary<string, long> _lastSequence = new(StringComparer.Ordinal);
         private string _owner = "-";
 
-        public async Task RunAsync(INodeContext context)
-        {
-            using IListener listener = context.Network.Listen(Port).Unwrap();
-            while (true)
-            {
-                NetResult<IConnection> accepted = await listener.AcceptAsync();
-                if (!accepted.IsOk)
-                {
-                    return;
-                }
-                IConnection connection = accepted.Unwrap();
-                context.Spawn("session", () => Serve(connection));
-            }
-        }
+        public Task RunAsync(INodeContext context) => Messages.ServeAsync(context, Port, "session", Serve);
 
         private async Task Serve(IConnection connection)
         {
-            using (connection)
+            while (true)
             {
-                while (true)
+                Received request = await connection.ReceiveAsync();
+                if (!request.IsFrame)
                 {
-                    Received request = await connection.ReceiveAsync();
-                    if (!request.IsFrame)
-                    {
-                        return;
-                    }
-                    string[] parts = request.Text().Split(' ');
-                    string client = parts[^1];
-                    long sequence = long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
-                    if (_lastSequence.TryGetValue(client, out long last) && sequence <= last)
-                    {
-                        continue; // stale: the client no longer waits for this reply
-                    }
-                    _lastSequence[client] = sequence;
-                    parts = parts[1..];
-                    string reply = parts[0] switch
-                    {
-                        "GET" => "OWNER " + _owner,
-                        "SET" => Set(parts[1]),
-                        "CAS" when _owner == "-" || _owner == parts[1] => Set(parts[1]),
-                        "CAS" => "BUSY " + _owner,
-                        "RELEASE" when _owner == parts[1] => Set("-"),
-                        "RELEASE" => "OK",
-                        _ => "ERROR unknown request",
-                    };
-                    connection.SendText(reply);
+                    return;
                 }
+                string[] parts = request.Text().Split(' ');
+                string client = parts[^1];
+                long sequence = long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+                if (_lastSequence.TryGetValue(client, out long last) && sequence <= last)
+                {
+                    continue; // stale: the client no longer waits for this reply
+                }
+                _lastSequence[client] = sequence;
+                parts = parts[1..];
+                string reply = parts[0] switch
+                {
+                    "GET" => "OWNER " + _owner,
+                    "SET" => Set(parts[1]),
+                    "CAS" when _owner == "-" || _owner == parts[1] => Set(parts[1]),
+                    "CAS" => "BUSY " + _owner,
+                    "RELEASE" when _owner == parts[1] => Set("-"),
+                    "RELEASE" => "OK",
+                    _ => "ERROR unknown request",
+                };
+                connection.SendText(reply);
             }
         }
 

@@ -13,6 +13,31 @@ internal static class Messages
 
     public static string Text(this Received received) => Encoding.UTF8.GetString(received.Payload);
 
+    /// <summary>
+    /// Listens on <paramref name="port"/> and runs <paramref name="serve"/> as its own task for every connection
+    /// accepted, until the listener fails; the session owns (and disposes) its connection.
+    /// </summary>
+    public static async Task ServeAsync(INodeContext context, int port, string sessionName, Func<IConnection, Task> serve)
+    {
+        using IListener listener = context.Network.Listen(port).Unwrap();
+        while (true)
+        {
+            NetResult<IConnection> accepted = await listener.AcceptAsync();
+            if (!accepted.IsOk)
+            {
+                return;
+            }
+            IConnection connection = accepted.Unwrap();
+            context.Spawn(sessionName, async () =>
+            {
+                using (connection)
+                {
+                    await serve(connection);
+                }
+            });
+        }
+    }
+
     /// <summary>Connects, retrying with a short pause until it works: servers in these scenarios may be down for a while.</summary>
     public static async Task<IConnection> ConnectWithRetryAsync(INodeContext context, Endpoint server)
     {

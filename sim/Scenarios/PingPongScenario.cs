@@ -34,33 +34,17 @@ public sealed class PingPongScenario(int rounds = 100) : SimScenario
 
     private sealed class EchoServer : INode
     {
-        public async Task RunAsync(INodeContext context)
+        public Task RunAsync(INodeContext context) => Messages.ServeAsync(context, Port, "echo", async connection =>
         {
-            using IListener listener = context.Network.Listen(Port).Unwrap();
             while (true)
             {
-                NetResult<IConnection> accepted = await listener.AcceptAsync();
-                if (!accepted.IsOk)
+                Received frame = await connection.ReceiveAsync();
+                if (!frame.IsFrame || connection.Send(frame.Payload) != NetStatus.Ok)
                 {
                     return;
                 }
-                IConnection connection = accepted.Unwrap();
-                context.Spawn("echo", async () =>
-                {
-                    using (connection)
-                    {
-                        while (true)
-                        {
-                            Received frame = await connection.ReceiveAsync();
-                            if (!frame.IsFrame || connection.Send(frame.Payload) != NetStatus.Ok)
-                            {
-                                return;
-                            }
-                        }
-                    }
-                });
             }
-        }
+        });
     }
 
     private sealed class Client(PingPongScenario scenario, int rounds) : INode
