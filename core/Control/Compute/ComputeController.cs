@@ -1,0 +1,352 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Expr;
+using Kernel.Net.Compute;
+using Kernel.Persist.Data;
+
+namespace Kernel.Control.Compute;
+
+/// <summary>The controller's side of one replica connection: send commands, receive responses.</summary>
+public interface IComputeReplicaLink
+{
+    /// <summary>Sends on the live connection; while disconnected the command is dropped (history replay covers it).</summary>
+    void Send(ComputeCommand command);
+
+    /// <summary>The next response from the live connection; null once the link is closed for good.</summary>
+    ValueTask<ComputeResponse?> ReceiveAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The compute controller for one cluster with one replica: it keeps the command history a reconnecting replica
+/// needs (reduced to what is still live), tracks every export's write frontier, routes peek and subscribe responses
+/// to their waiters, and turns read policies into AllowCompaction.
+/// </summary>
+/// <remarks>
+/// Invariants: each peek gets exactly one answer (the first response wins; later ones are ignored); a peek stays in
+/// the history until answered, so a replica that reconnects answers it; a dropped export leaves the history with
+/// its dataflow once every export of that dataflow is dropped. Owned by the environmentd node loop.
+/// </remarks>
+public sealed class ComputeController
+{
+    private readonly CreateInstance _instance;
+    private readonly SortedDictionary<GlobalId, DataflowState> _dataflowsByExport = [];
+    private readonly List<DataflowState> _dataflows = []; // creation order, which is dependency order
+    private readonly Dictionary<PeekUuid, PendingPeek> _peeks = [];
+    private readonly List<PeekUuid> _peekOrder = [];
+    private readonly Dictionary<GlobalId, Subscription> _subscribes = [];
+    private readonly Dictionary<GlobalId, CollectionState> _collections = [];
+    private readonly ulong _epoch;
+    private ulong _nextPeek;
+    private bool _writesAllowed;
+
+    public ComputeController(CreateInstance instance, ulong epoch)
+    {
+        _instance = instance;
+        _epoch = epoch;
+    }
+
+    /// <summary>The link to the replica; set once before <see cref="RunAsync"/>.</summary>
+    public IComputeReplicaLink? Link { get; set; }
+
+    /// <summary>Messages the replica sent as Status, newest last (bounded).</summary>
+    public List<string> StatusLog { get; } = [];
+
+    /// <summary>The commands a (re)connecting replica must receive after Hello: the reduced history.</summary>
+    public IReadOnlyList<ComputeCommand> History()
+    {
+        var commands = new List<ComputeCommand> { _instance };
+        foreach (DataflowState dataflow in _dataflows)
+        {
+            // A dataflow restarts no earlier than the compaction its exports were allowed: its inputs may be
+            // compacted that far already.
+            ulong asOf = dataflow.Description.AsOf;
+            foreach (GlobalId export in dataflow.Description.ExportIds)
+            {
+                if (_collections.TryGetValue(export, out CollectionState? collection) && collection.AllowedCompaction is Frontier allowed && !allowed.IsEmpty)
+                {
+                    asOf = Math.Max(asOf, allowed.Time);
+                }
+            }
+            commands.Add(new CreateDataflow(dataflow.Description with { AsOf = asOf }));
+            foreach (GlobalId export in dataflow.Description.ExportIds)
+            {
+                commands.Add(new Schedule(export));
+            }
+        }
+        foreach (PeekUuid uuid in _peekOrder)
+        {
+            commands.Add(_peeks[uuid].Command);
+        }
+        if (_writesAllowed)
+        {
+            commands.Add(new AllowWrites());
+        }
+        commands.Add(new InitializationComplete());
+        return commands;
+    }
+
+    /// <summary>Allows the replica to write materialized views (after this environmentd became the leader).</summary>
+    public void AllowWrites()
+    {
+        _writesAllowed = true;
+        Link?.Send(new AllowWrites());
+    }
+
+    /// <summary>Creates and schedules a dataflow; its exports are tracked from now on.</summary>
+    public void CreateDataflow(DataflowDescription description)
+    {
+        var state = new DataflowState(description);
+        _dataflows.Add(state);
+        foreach (GlobalId export in description.ExportIds)
+        {
+            _dataflowsByExport[export] = state;
+            _collections[export] = new CollectionState();
+        }
+        Link?.Send(new CreateDataflow(description));
+        foreach (GlobalId export in description.ExportIds)
+        {
+            Link?.Send(new Schedule(export));
+        }
+    }
+
+    /// <summary>True when <paramref name="id"/> is a live export of some dataflow.</summary>
+    public bool HasCollection(GlobalId id) => _collections.ContainsKey(id);
+
+    /// <summary>The export's write frontier as last reported (minimum before any report).</summary>
+    public Frontier WriteFrontier(GlobalId id) => _collections.TryGetValue(id, out CollectionState? c) ? c.WriteFrontier : Frontier.Minimum;
+
+    /// <summary>Completes when the export's write frontier passes <paramref name="time"/> (every time up to it is final).</summary>
+    public Task WaitForFrontierPastAsync(GlobalId id, ulong time, CancellationToken cancellationToken)
+    {
+        if (!_collections.TryGetValue(id, out CollectionState? collection))
+        {
+            return Task.FromException(new InvalidOperationException($"collection {id} is not maintained"));
+        }
+        if (!collection.WriteFrontier.LessEqual(time))
+        {
+            return Task.CompletedTask;
+        }
+        var waiter = new FrontierWaiter(time, new TaskCompletionSource());
+        collection.Waiters.Add(waiter);
+        if (cancellationToken.CanBeCanceled)
+        {
+            cancellationToken.Register(() => waiter.Done.TrySetCanceled(cancellationToken));
+        }
+        return waiter.Done.Task;
+    }
+
+    /// <summary>Lets the replica compact <paramref name="id"/> to <paramref name="frontier"/>; the empty frontier drops it.</summary>
+    public void AllowCompaction(GlobalId id, Frontier frontier)
+    {
+        if (!_collections.TryGetValue(id, out CollectionState? collection))
+        {
+            return;
+        }
+        if (collection.AllowedCompaction is Frontier previous && frontier <= previous)
+        {
+            return;
+        }
+        collection.AllowedCompaction = frontier;
+        Link?.Send(new AllowCompaction(id, frontier));
+        if (frontier.IsEmpty)
+        {
+            Drop(id);
+        }
+    }
+
+    /// <summary>Reads index <paramref name="target"/> at <paramref name="timestamp"/>; exactly one result per call.</summary>
+    public Task<PeekResult> PeekAsync(GlobalId target, ulong timestamp, RowSetFinishing finishing, CancellationToken cancellationToken)
+    {
+        var uuid = new PeekUuid(_epoch, ++_nextPeek);
+        var peek = new PendingPeek(new Peek(uuid, target, timestamp, finishing), new TaskCompletionSource<PeekResult>());
+        _peeks[uuid] = peek;
+        _peekOrder.Add(uuid);
+        Link?.Send(peek.Command);
+        if (cancellationToken.CanBeCanceled)
+        {
+            cancellationToken.Register(() =>
+            {
+                if (_peeks.ContainsKey(uuid))
+                {
+                    Link?.Send(new CancelPeek(uuid));
+                    Complete(uuid, new PeekCanceled());
+                }
+            });
+        }
+        return peek.Done.Task;
+    }
+
+    /// <summary>Starts receiving the batches of subscribe sink <paramref name="id"/> (call before creating its dataflow).</summary>
+    public Subscription Subscribe(GlobalId id)
+    {
+        var subscription = new Subscription(id);
+        _subscribes[id] = subscription;
+        return subscription;
+    }
+
+    /// <summary>Processes responses until the link closes or <paramref name="cancellationToken"/> fires.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        IComputeReplicaLink link = Link ?? throw new InvalidOperationException("the compute controller has no replica link");
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            ComputeResponse? response;
+            try
+            {
+                response = await link.ReceiveAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            if (response is null)
+            {
+                break;
+            }
+            Handle(response);
+        }
+    }
+
+    /// <summary>Applies one response (public for tests that drive the controller without a transport).</summary>
+    public void Handle(ComputeResponse response)
+    {
+        switch (response)
+        {
+            case Frontiers frontiers:
+                if (frontiers.WriteFrontier is Frontier write && _collections.TryGetValue(frontiers.Id, out CollectionState? collection) && write > collection.WriteFrontier)
+                {
+                    collection.WriteFrontier = write;
+                    for (int i = collection.Waiters.Count - 1; i >= 0; i--)
+                    {
+                        if (!write.LessEqual(collection.Waiters[i].Time))
+                        {
+                            collection.Waiters[i].Done.TrySetResult();
+                            collection.Waiters.RemoveAt(i);
+                        }
+                    }
+                }
+                break;
+            case PeekResponse peek:
+                Complete(peek.Uuid, peek.Result);
+                break;
+            case SubscribeResponse subscribe:
+                if (_subscribes.TryGetValue(subscribe.Id, out Subscription? subscription))
+                {
+                    subscription.Deliver(subscribe.Event);
+                    if (subscribe.Event is not SubscribeBatch || (subscribe.Event is SubscribeBatch { Upper.IsEmpty: true }))
+                    {
+                        _subscribes.Remove(subscribe.Id);
+                    }
+                }
+                break;
+            case Status status:
+                StatusLog.Add($"{status.Kind}: {status.Detail}");
+                if (StatusLog.Count > 100)
+                {
+                    StatusLog.RemoveAt(0);
+                }
+                break;
+        }
+    }
+
+    private void Complete(PeekUuid uuid, PeekResult result)
+    {
+        if (_peeks.Remove(uuid, out PendingPeek? peek))
+        {
+            _peekOrder.Remove(uuid);
+            peek.Done.TrySetResult(result);
+        }
+    }
+
+    private void Drop(GlobalId id)
+    {
+        if (_collections.Remove(id, out CollectionState? collection))
+        {
+            foreach (FrontierWaiter waiter in collection.Waiters)
+            {
+                waiter.Done.TrySetException(new InvalidOperationException($"collection {id} was dropped"));
+            }
+        }
+        if (_subscribes.Remove(id, out Subscription? subscription))
+        {
+            subscription.Deliver(new SubscribeDropped());
+        }
+        if (_dataflowsByExport.Remove(id, out DataflowState? dataflow))
+        {
+            bool anyLive = false;
+            foreach (GlobalId export in dataflow.Description.ExportIds)
+            {
+                anyLive |= _collections.ContainsKey(export);
+            }
+            if (!anyLive)
+            {
+                _dataflows.Remove(dataflow);
+            }
+        }
+    }
+
+    private sealed record DataflowState(DataflowDescription Description);
+
+    private sealed record PendingPeek(Peek Command, TaskCompletionSource<PeekResult> Done);
+
+    private sealed record FrontierWaiter(ulong Time, TaskCompletionSource Done);
+
+    private sealed class CollectionState
+    {
+        public Frontier WriteFrontier { get; set; } = Frontier.Minimum;
+
+        public Frontier? AllowedCompaction { get; set; }
+
+        public List<FrontierWaiter> Waiters { get; } = [];
+    }
+}
+
+/// <summary>The batches of one subscribe as they arrive, for the session that reads them.</summary>
+public sealed class Subscription(GlobalId id)
+{
+    private readonly Queue<SubscribeEvent> _events = new();
+    private TaskCompletionSource _arrived = new();
+
+    public GlobalId Id { get; } = id;
+
+    /// <summary>True once the last event (an error, a drop, or a batch with the empty upper) has been delivered.</summary>
+    public bool Finished { get; private set; }
+
+    internal void Deliver(SubscribeEvent subscribeEvent)
+    {
+        if (Finished)
+        {
+            return;
+        }
+        _events.Enqueue(subscribeEvent);
+        Finished = subscribeEvent is not SubscribeBatch || subscribeEvent is SubscribeBatch { Upper.IsEmpty: true };
+        _arrived.TrySetResult();
+    }
+
+    /// <summary>Takes every event that has arrived.</summary>
+    public List<SubscribeEvent> Drain()
+    {
+        var events = new List<SubscribeEvent>(_events.Count);
+        while (_events.Count > 0)
+        {
+            events.Add(_events.Dequeue());
+        }
+        return events;
+    }
+
+    /// <summary>Completes when at least one event is waiting (at once if one is).</summary>
+    public Task WaitAsync(CancellationToken cancellationToken)
+    {
+        if (_events.Count > 0)
+        {
+            return Task.CompletedTask;
+        }
+        if (_arrived.Task.IsCompleted)
+        {
+            _arrived = new TaskCompletionSource();
+        }
+        return _arrived.Task.WaitAsync(cancellationToken);
+    }
+}

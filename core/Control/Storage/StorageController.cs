@@ -1,0 +1,263 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Expr;
+using Kernel.Persist;
+using Kernel.Persist.Data;
+using Kernel.Persist.Shard;
+using Kernel.Runtime;
+
+namespace Kernel.Control.Storage;
+
+/// <summary>The outcome of a table write.</summary>
+public readonly record struct WriteOutcome(bool Committed, ulong Timestamp, string Error);
+
+/// <summary>Changes to one table: rows with their diffs (+1 insert, -1 delete).</summary>
+public sealed record TableWrite(GlobalId Table, IReadOnlyList<(Row Row, long Diff)> Changes);
+
+/// <summary>
+/// The storage controller's table side: every table is a persist shard, and writes are group-committed. Pending
+/// writes from every session are gathered, one write timestamp is taken from the oracle, every table shard (also
+/// the idle ones) is appended at that timestamp with compare_and_append, the oracle applies the timestamp, and
+/// only then are the writes acknowledged. A commit also runs every <see cref="TickMs"/> with no writes, so that
+/// table uppers and the read timestamp follow the clock.
+/// </summary>
+/// <remarks>
+/// Invariant: after a commit at <c>ts</c> is applied, every table's upper is <c>ts + 1</c>, so a read at the
+/// oracle's read timestamp never waits for a table. Read-then-write operations (UPDATE, DELETE) run alone between
+/// commits: they read at the read timestamp, which covers every applied write, and their changes commit at the next
+/// timestamp before any other write, so nothing can slip between their read and their write. Owned by the
+/// environmentd node loop.
+/// </remarks>
+public sealed class StorageController
+{
+    public const long TickMs = 1_000;
+
+    private readonly PersistClient _persist;
+    private readonly TimestampOracle _oracle;
+    private readonly IClock _clock;
+    private readonly SortedDictionary<GlobalId, TableShard> _tables = [];
+    private readonly Queue<PendingItem> _pending = new();
+    private TaskCompletionSource _wake = new();
+
+    public StorageController(PersistClient persist, TimestampOracle oracle, IClock clock)
+    {
+        _persist = persist;
+        _oracle = oracle;
+        _clock = clock;
+    }
+
+    public TimestampOracle Oracle => _oracle;
+
+    /// <summary>Set when a commit found that another process took over the tables: this process must stop.</summary>
+    public bool Fenced { get; private set; }
+
+    /// <summary>Starts managing table <paramref name="id"/> stored in <paramref name="shard"/> (creating the shard if new).</summary>
+    public async Task<string?> AddTableAsync(GlobalId id, ShardId shard)
+    {
+        if (_tables.ContainsKey(id))
+        {
+            return null;
+        }
+        PersistResult<WriteHandle> writer = await _persist.OpenWriterAsync(shard, $"table {id}");
+        if (!writer.IsOk)
+        {
+            return $"opening the shard of table {id}: {writer.Error}";
+        }
+        PersistResult<Frontier> upper = await writer.Value!.FetchRecentUpperAsync();
+        if (!upper.IsOk)
+        {
+            return $"reading the upper of table {id}: {upper.Error}";
+        }
+        _tables[id] = new TableShard(id, shard, writer.Value!) { Upper = upper.Value! };
+        return null;
+    }
+
+    /// <summary>Stops writing table <paramref name="id"/> (after DROP TABLE); its shard stays until GC of dropped shards exists.</summary>
+    public void DropTable(GlobalId id) => _tables.Remove(id);
+
+    public bool HasTable(GlobalId id) => _tables.ContainsKey(id);
+
+    /// <summary>Queues <paramref name="writes"/> for the next group commit and completes when they are durable and visible.</summary>
+    public Task<WriteOutcome> WriteAsync(IReadOnlyList<TableWrite> writes)
+    {
+        var item = new PendingItem(writes, null);
+        _pending.Enqueue(item);
+        _wake.TrySetResult();
+        return item.Done.Task;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="computeWrites"/> at a read timestamp that covers every applied write and commits what it
+    /// returns at the next write timestamp, with no other write in between. A null result from the function aborts
+    /// with its error and writes nothing.
+    /// </summary>
+    public Task<WriteOutcome> ReadThenWriteAsync(Func<ulong, Task<(IReadOnlyList<TableWrite>? Writes, string Error)>> computeWrites)
+    {
+        var item = new PendingItem(null, computeWrites);
+        _pending.Enqueue(item);
+        _wake.TrySetResult();
+        return item.Done.Task;
+    }
+
+    /// <summary>Commits an empty batch now, so every table's upper passes a fresh timestamp (after CREATE TABLE).</summary>
+    public Task<WriteOutcome> AdvanceAsync() => WriteAsync([]);
+
+    /// <summary>The group-commit loop. Runs until canceled or fenced.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested && !Fenced)
+        {
+            if (_pending.Count == 0)
+            {
+                _wake = new TaskCompletionSource();
+                using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                Task tick = _clock.Delay(TimeSpan.FromMilliseconds(TickMs), tickCancel.Token);
+                await Task.WhenAny(_wake.Task, tick);
+                await tickCancel.CancelAsync();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+            await CommitRoundAsync();
+        }
+        while (_pending.Count > 0)
+        {
+            _pending.Dequeue().Done.TrySetResult(new WriteOutcome(false, 0, Fenced
+                ? "this environmentd has been fenced by a newer one; the write was not applied"
+                : "the server is shutting down; the write was not applied"));
+        }
+    }
+
+    /// <summary>One commit: either one read-then-write alone, or every queued plain write together.</summary>
+    private async Task CommitRoundAsync()
+    {
+        if (_pending.Count > 0 && _pending.Peek().ReadThenWrite is { } computeWrites)
+        {
+            PendingItem item = _pending.Dequeue();
+            (IReadOnlyList<TableWrite>? writes, string error) = await computeWrites(_oracle.ReadTs);
+            if (writes is null)
+            {
+                item.Done.TrySetResult(new WriteOutcome(false, 0, error));
+                return;
+            }
+            await CommitAsync([(item, writes)]);
+            return;
+        }
+        var batch = new List<(PendingItem Item, IReadOnlyList<TableWrite> Writes)>();
+        while (_pending.Count > 0 && _pending.Peek().ReadThenWrite is null)
+        {
+            PendingItem item = _pending.Dequeue();
+            batch.Add((item, item.Writes!));
+        }
+        await CommitAsync(batch);
+    }
+
+    private async Task CommitAsync(List<(PendingItem Item, IReadOnlyList<TableWrite> Writes)> batch)
+    {
+        ulong? allocated = await _oracle.AllocateWriteTsAsync();
+        if (allocated is not ulong ts)
+        {
+            Fenced |= _oracle.Fenced;
+            Fail(batch, _oracle.Fenced ? "this environmentd has been fenced by a newer one" : "the timestamp oracle is unavailable");
+            return;
+        }
+        var perTable = new Dictionary<GlobalId, List<Update>>();
+        foreach ((PendingItem item, IReadOnlyList<TableWrite> writes) in batch)
+        {
+            foreach (TableWrite write in writes)
+            {
+                if (!_tables.ContainsKey(write.Table))
+                {
+                    continue; // dropped since the write was planned; its rows go nowhere, as PostgreSQL would error earlier
+                }
+                if (!perTable.TryGetValue(write.Table, out List<Update>? updates))
+                {
+                    perTable[write.Table] = updates = [];
+                }
+                foreach ((Row row, long diff) in write.Changes)
+                {
+                    updates.Add(new Update(row, ts, diff));
+                }
+            }
+        }
+        // Every table moves to ts + 1; tables with changes carry them. The appends run concurrently on this loop,
+        // and the first error in id order is the one reported.
+        var appends = new List<Task<string?>>(_tables.Count);
+        foreach (TableShard table in _tables.Values)
+        {
+            appends.Add(AppendAsync(table, perTable.GetValueOrDefault(table.Id) ?? [], ts));
+        }
+        string? error = null;
+        foreach (Task<string?> append in appends)
+        {
+            error ??= await append;
+        }
+        if (error is not null)
+        {
+            Fail(batch, error);
+            return;
+        }
+        _oracle.ApplyWrite(ts);
+        foreach ((PendingItem item, _) in batch)
+        {
+            item.Done.TrySetResult(new WriteOutcome(true, ts, ""));
+        }
+    }
+
+    private async Task<string?> AppendAsync(TableShard table, List<Update> updates, ulong ts)
+    {
+        // Bounded: a mismatch refreshes the upper once; a second mismatch means another writer owns the shard.
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            if (table.Upper.IsEmpty || !table.Upper.LessEqual(ts))
+            {
+                return updates.Count == 0 ? null : $"table {table.Id} is already complete past {ts}: another environmentd is writing it";
+            }
+            PersistResult<AppendResult> appended = await table.Writer.CompareAndAppendAsync(updates, table.Upper, Frontier.At(ts + 1));
+            if (!appended.IsOk)
+            {
+                table.Upper = (await table.Writer.FetchRecentUpperAsync()).Value;
+                return $"writing table {table.Id} failed and may or may not have applied: {appended.Error!.Message}";
+            }
+            if (appended.Value!.Committed)
+            {
+                table.Upper = Frontier.At(ts + 1);
+                return null;
+            }
+            table.Upper = appended.Value.CurrentUpper;
+        }
+        Fenced = true;
+        return $"table {table.Id} is being written by another environmentd";
+    }
+
+    private static void Fail(List<(PendingItem Item, IReadOnlyList<TableWrite> Writes)> batch, string error)
+    {
+        foreach ((PendingItem item, _) in batch)
+        {
+            item.Done.TrySetResult(new WriteOutcome(false, 0, error));
+        }
+    }
+
+    private sealed class TableShard(GlobalId id, ShardId shard, WriteHandle writer)
+    {
+        public GlobalId Id { get; } = id;
+
+        public ShardId Shard { get; } = shard;
+
+        public WriteHandle Writer { get; } = writer;
+
+        public Frontier Upper { get; set; }
+    }
+
+    private sealed class PendingItem(IReadOnlyList<TableWrite>? writes, Func<ulong, Task<(IReadOnlyList<TableWrite>? Writes, string Error)>>? readThenWrite)
+    {
+        public IReadOnlyList<TableWrite>? Writes { get; } = writes;
+
+        public Func<ulong, Task<(IReadOnlyList<TableWrite>? Writes, string Error)>>? ReadThenWrite { get; } = readThenWrite;
+
+        public TaskCompletionSource<WriteOutcome> Done { get; } = new();
+    }
+}
