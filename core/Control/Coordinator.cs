@@ -1,0 +1,235 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Control.Catalog;
+using Kernel.Control.Compute;
+using Kernel.Control.Storage;
+using Kernel.Expr;
+using Kernel.Net.Compute;
+using Kernel.Persist.Data;
+using Kernel.Persist.Shard;
+using Kernel.PgWire;
+using Kernel.Runtime;
+using Kernel.Sql.Parsing;
+using Kernel.Sql.Planning;
+using Kernel.Sql.Syntax;
+
+namespace Kernel.Control;
+
+/// <summary>
+/// The heart of environmentd: owns the catalog and both controllers and turns plans into catalog transactions,
+/// table writes, dataflows and peeks. Sessions call it for everything that is shared.
+/// </summary>
+/// <remarks>
+/// Reads are strict serializable: each one happens at the oracle's read timestamp when it starts, which covers
+/// every write acknowledged before, and waits for its inputs to be complete there. DDL is serialized by the node
+/// loop (each statement's catalog transaction commits before the next one plans). Owned by the environmentd loop.
+/// </remarks>
+public sealed class Coordinator
+{
+    private readonly IRandom _random;
+    private ulong _nextTransient = 1;
+
+    public Coordinator(DurableCatalog durable, StorageController storage, ComputeController compute, IRandom random)
+    {
+        Durable = durable;
+        Storage = storage;
+        Compute = compute;
+        _random = random;
+    }
+
+    public DurableCatalog Durable { get; }
+
+    public SessionCatalog Catalog { get; } = new();
+
+    public StorageController Storage { get; }
+
+    public ComputeController Compute { get; }
+
+    /// <summary>
+    /// Rebuilds the in-memory catalog from the durable one (re-planning each entry's statement in id order), opens
+    /// every table, recreates the dataflows of materialized views and indexes, and takes a fresh timestamp.
+    /// </summary>
+    public async Task<string?> BootstrapAsync()
+    {
+        foreach (CatalogEntry entry in Durable.Entries)
+        {
+            ParseResult parsed = Parser.Parse(entry.CreateSql);
+            if (!parsed.IsSuccess || parsed.Statements.Count != 1)
+            {
+                return $"catalog entry {entry.Id} ({entry.Name}) does not parse: {parsed.Error}";
+            }
+            PlanResult planned = Planner.Plan(parsed.Statements[0].Statement, Catalog, []);
+            if (!planned.IsSuccess)
+            {
+                return $"catalog entry {entry.Id} ({entry.Name}) does not plan: {planned.Error}";
+            }
+            CatalogItem item = ItemFromPlan(entry.Id, planned.Plan);
+            Catalog.Add(item, entry.ShardId, entry.CreateSql);
+            switch (item.Kind)
+            {
+                case CatalogItemKind.Table:
+                {
+                    string? error = await Storage.AddTableAsync(item.Id, new ShardId(entry.ShardId!));
+                    if (error is not null)
+                    {
+                        return error;
+                    }
+                    break;
+                }
+                case CatalogItemKind.MaterializedView:
+                    CreateMaterializedViewDataflow(item, ((CreateMaterializedViewPlan)planned.Plan).Expr, entry.ShardId!, Storage.Oracle.ReadTs);
+                    break;
+                case CatalogItemKind.Index:
+                    CreateIndexDataflow(item, Storage.Oracle.ReadTs);
+                    break;
+            }
+        }
+        WriteOutcome advanced = await Storage.AdvanceAsync();
+        if (!advanced.Committed)
+        {
+            return $"taking the first timestamp after start: {advanced.Error}";
+        }
+        Compute.AllowWrites();
+        return null;
+    }
+
+    /// <summary>A fresh id for a dataflow object that lives only as long as one query.</summary>
+    public GlobalId NextTransientId() => GlobalId.TransientId(_nextTransient++);
+
+    /// <summary>The catalog item a successful CREATE plan describes, with id <paramref name="id"/>.</summary>
+    public CatalogItem ItemFromPlan(GlobalId id, Plan plan) => plan switch
+    {
+        CreateTablePlan table => new CatalogItem(id, table.Name, CatalogItemKind.Table, table.Desc, null, null, [], table.Defaults, []),
+        CreateViewPlan view => new CatalogItem(id, view.Name, CatalogItemKind.View, view.Desc, view.Expr, null, [], [], Planner.Dependencies(view.Expr)),
+        CreateMaterializedViewPlan mv => new CatalogItem(id, mv.Name, CatalogItemKind.MaterializedView, mv.Desc, null, null, [], [], Planner.Dependencies(mv.Expr)),
+        CreateIndexPlan index => new CatalogItem(id, index.Name, CatalogItemKind.Index, DescOfIndexed(index), null, index.On, index.Key, [], [index.On]),
+        _ => throw new InvalidOperationException($"not a CREATE plan: {plan.GetType().Name}"),
+    };
+
+    private RelationDesc DescOfIndexed(CreateIndexPlan index) =>
+        Catalog.Find(index.On)?.Desc ?? throw new InvalidOperationException($"index {index.Name} is on {index.On}, which is not in the catalog");
+
+    /// <summary>Source imports for every collection <paramref name="expr"/> reads (tables and materialized views, by shard).</summary>
+    public ImmutableArray<SourceImport> SourcesOf(RelationExpr expr)
+    {
+        var sources = ImmutableArray.CreateBuilder<SourceImport>();
+        foreach (GlobalId id in Planner.Dependencies(expr))
+        {
+            CatalogItem item = Catalog.Find(id) ?? throw new InvalidOperationException($"plan reads {id}, which is not in the catalog");
+            string shard = Catalog.ShardOf(id) ?? throw new InvalidOperationException($"plan reads {id} ({item.Name}), which has no shard");
+            sources.Add(new SourceImport(id, shard, item.Desc.Type));
+        }
+        return sources.ToImmutable();
+    }
+
+    public void CreateMaterializedViewDataflow(CatalogItem item, RelationExpr expr, string shard, ulong asOf)
+    {
+        Compute.CreateDataflow(new DataflowDescription(
+            $"materialized view {item.Name}",
+            SourcesOf(expr),
+            [],
+            [new BuildDesc(item.Id, expr)],
+            [],
+            [new SinkExport(item.Id, item.Id, new PersistSinkTarget(shard), expr.Type)],
+            asOf,
+            null));
+    }
+
+    public void CreateIndexDataflow(CatalogItem index, ulong asOf)
+    {
+        GlobalId on = index.IndexOn!.Value;
+        CatalogItem indexed = Catalog.Find(on) ?? throw new InvalidOperationException($"index {index.Name} is on {on}, which is not in the catalog");
+        ImmutableArray<SourceImport> sources;
+        ImmutableArray<BuildDesc> objects;
+        if (indexed.Kind == CatalogItemKind.View)
+        {
+            sources = SourcesOf(indexed.Definition!);
+            objects = [new BuildDesc(on, indexed.Definition!)];
+        }
+        else
+        {
+            sources = [new SourceImport(on, Catalog.ShardOf(on)!, indexed.Desc.Type)];
+            objects = [];
+        }
+        Compute.CreateDataflow(new DataflowDescription(
+            $"index {index.Name}", sources, [], objects, [new IndexExport(index.Id, on, index.IndexKey, indexed.Desc.Type)], [], asOf, null));
+    }
+
+    /// <summary>
+    /// Computes <paramref name="expr"/> at <paramref name="timestamp"/> with <paramref name="finishing"/>: from an index
+    /// when the query reads an indexed collection as it is, otherwise through a transient dataflow.
+    /// </summary>
+    public async Task<(List<Row>? Rows, PgError? Error)> PeekAsync(RelationExpr expr, RowSetFinishing finishing, ulong timestamp, CancellationToken cancellationToken)
+    {
+        GlobalId target;
+        GlobalId? transient = null;
+        if (expr is Get get && FirstIndexOn(get.Id) is GlobalId index)
+        {
+            target = index;
+        }
+        else
+        {
+            GlobalId objectId = NextTransientId();
+            GlobalId indexId = NextTransientId();
+            var key = ImmutableArray.CreateBuilder<int>(expr.Type.Arity);
+            for (int i = 0; i < expr.Type.Arity; i++)
+            {
+                key.Add(i);
+            }
+            Compute.CreateDataflow(new DataflowDescription(
+                "peek", SourcesOf(expr), [], [new BuildDesc(objectId, expr)], [new IndexExport(indexId, objectId, key.MoveToImmutable(), expr.Type)], [], timestamp, null));
+            target = indexId;
+            transient = indexId;
+        }
+        try
+        {
+            PeekResult result = await Compute.PeekAsync(target, timestamp, finishing, cancellationToken);
+            switch (result)
+            {
+                case PeekRows rows:
+                {
+                    var expanded = new List<Row>(rows.Rows.Length);
+                    foreach ((Row row, long count) in rows.Rows)
+                    {
+                        for (long i = 0; i < count; i++)
+                        {
+                            expanded.Add(row);
+                        }
+                    }
+                    return (expanded, null);
+                }
+                case PeekError error:
+                    return (null, new PgError(error.SqlState, error.Message));
+                default:
+                    return (null, new PgError("57014", "canceling statement due to user request"));
+            }
+        }
+        finally
+        {
+            if (transient is GlobalId drop)
+            {
+                Compute.AllowCompaction(drop, Frontier.Empty);
+            }
+        }
+    }
+
+    private GlobalId? FirstIndexOn(GlobalId id)
+    {
+        foreach (CatalogItem index in Catalog.IndexesOn(id))
+        {
+            if (Compute.HasCollection(index.Id))
+            {
+                return index.Id;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Allocates a user id and a shard id for a new catalog object.</summary>
+    public (GlobalId Id, string Shard) AllocateStorage() => (Durable.AllocateUserId(), ShardId.New(_random).Value);
+
+    public GlobalId AllocateId() => Durable.AllocateUserId();
+}

@@ -1,0 +1,117 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Kernel.Control.Catalog;
+using Kernel.Control.Compute;
+using Kernel.Control.Storage;
+using Kernel.Net.Compute;
+using Kernel.Persist;
+using Kernel.PgWire;
+using Kernel.Runtime;
+
+namespace Kernel.Control;
+
+/// <summary>How to run one environmentd.</summary>
+public sealed record EnvironmentdConfig(
+    /// <summary>Persist for the catalog and tables, on the node's own loop.</summary>
+    Func<INodeContext, PersistClient> Persist,
+    /// <summary>The persist locations as URIs, sent to the replica in CreateInstance.</summary>
+    string BlobUri,
+    string ConsensusUri,
+    /// <summary>The replica's controller endpoint.</summary>
+    Endpoint Replica,
+    int PgWirePort = Environmentd.PgWirePortDefault);
+
+/// <summary>
+/// environmentd: opens the timestamp oracle and the catalog (fencing any previous environmentd), restores tables
+/// and dataflows, connects to the replica and serves pgwire. Runs until the node stops or it is fenced.
+/// </summary>
+public sealed class Environmentd(EnvironmentdConfig config) : INode
+{
+    public const int PgWirePortDefault = 6875;
+
+    /// <summary>Set once the node serves clients; for hosts and tests.</summary>
+    public Coordinator? Coordinator { get; private set; }
+
+    /// <summary>Why the node stopped, when it stopped on its own.</summary>
+    public string? StopReason { get; private set; }
+
+    public async Task RunAsync(INodeContext context)
+    {
+        CancellationToken stopping = context.Stopping;
+        PersistClient persist = config.Persist(context);
+        (TimestampOracle? oracle, string oracleError) = await TimestampOracle.OpenAsync(persist.Context.Consensus, context.Clock);
+        if (oracle is null)
+        {
+            Stop(context, oracleError);
+            return;
+        }
+        (DurableCatalog? catalog, string catalogError) = await DurableCatalog.OpenAsync(persist);
+        if (catalog is null)
+        {
+            Stop(context, catalogError);
+            return;
+        }
+        var storage = new StorageController(persist, oracle, context.Clock);
+        var compute = new ComputeController(new CreateInstance(config.BlobUri, config.ConsensusUri, 1), catalog.Epoch);
+        using var transport = new ComputeClientTransport(context.Network, context.Clock, context.Random, config.Replica, catalog.Epoch, compute.History);
+        compute.Link = new TransportLink(transport);
+        var coordinator = new Coordinator(catalog, storage, compute, context.Random);
+        context.Spawn("storage-commit", () => storage.RunAsync(stopping));
+        context.Spawn("compute-transport", () => transport.RunAsync(stopping));
+        context.Spawn("compute-responses", () => compute.RunAsync(stopping));
+        string? bootError = await coordinator.BootstrapAsync();
+        if (bootError is not null)
+        {
+            Stop(context, bootError);
+            return;
+        }
+        var server = new PgServer(context.Network, new PgHandler(coordinator), context.Random);
+        NetResult<Kernel.Runtime.IListener> listening = server.Start(config.PgWirePort);
+        if (!listening.IsOk)
+        {
+            Stop(context, $"cannot listen for pgwire on port {config.PgWirePort}: {listening.Error}");
+            return;
+        }
+        Coordinator = coordinator;
+        context.Trace("environmentd.ready", $"epoch {catalog.Epoch}, pgwire port {config.PgWirePort}");
+        Task serving = server.RunAsync(stopping);
+        // Watch for fencing: a newer environmentd took over the catalog, the oracle or the tables.
+        while (!stopping.IsCancellationRequested)
+        {
+            if (catalog.Fenced || oracle.Fenced || storage.Fenced || transport.Fenced)
+            {
+                Stop(context, "fenced by a newer environmentd");
+                break;
+            }
+            try
+            {
+                await context.Clock.Delay(TimeSpan.FromMilliseconds(500), stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        try
+        {
+            await serving;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void Stop(INodeContext context, string reason)
+    {
+        StopReason = reason;
+        context.Trace("environmentd.stopped", reason);
+    }
+
+    private sealed class TransportLink(ComputeClientTransport transport) : IComputeReplicaLink
+    {
+        public void Send(Kernel.Net.Compute.ComputeCommand command) => transport.Send(command);
+
+        public ValueTask<Kernel.Net.Compute.ComputeResponse?> ReceiveAsync(CancellationToken cancellationToken) => transport.ReceiveAsync(cancellationToken);
+    }
+}
