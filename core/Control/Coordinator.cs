@@ -14,7 +14,6 @@ using Kernel.PgWire;
 using Kernel.Runtime;
 using Kernel.Sql.Parsing;
 using Kernel.Sql.Planning;
-using Kernel.Sql.Syntax;
 
 namespace Kernel.Control;
 
@@ -32,8 +31,9 @@ public sealed class Coordinator
     private readonly IRandom _random;
     private ulong _nextTransient = 1;
 
-    public Coordinator(DurableCatalog durable, StorageController storage, ComputeController compute, IRandom random)
+    public Coordinator(DurableCatalog durable, StorageController storage, ComputeController compute, IClock clock, IRandom random)
     {
+        Clock = clock;
         Durable = durable;
         Storage = storage;
         Compute = compute;
@@ -41,6 +41,8 @@ public sealed class Coordinator
     }
 
     public DurableCatalog Durable { get; }
+
+    public IClock Clock { get; }
 
     public SessionCatalog Catalog { get; } = new();
 

@@ -12,13 +12,15 @@ using Kernel.Runtime;
 namespace Kernel.Control;
 
 /// <summary>How to run one environmentd.</summary>
+/// <param name="Persist">Opens persist (catalog and tables) on the node's own loop.</param>
+/// <param name="BlobUri">The Blob location as a URI, sent to the replica in CreateInstance.</param>
+/// <param name="ConsensusUri">The Consensus location as a URI, sent to the replica in CreateInstance.</param>
+/// <param name="Replica">The replica's controller endpoint.</param>
+/// <param name="PgWirePort">The port pgwire listens on.</param>
 public sealed record EnvironmentdConfig(
-    /// <summary>Persist for the catalog and tables, on the node's own loop.</summary>
     Func<INodeContext, PersistClient> Persist,
-    /// <summary>The persist locations as URIs, sent to the replica in CreateInstance.</summary>
     string BlobUri,
     string ConsensusUri,
-    /// <summary>The replica's controller endpoint.</summary>
     Endpoint Replica,
     int PgWirePort = Environmentd.PgWirePortDefault);
 
@@ -56,7 +58,7 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
         var compute = new ComputeController(new CreateInstance(config.BlobUri, config.ConsensusUri, 1), catalog.Epoch);
         using var transport = new ComputeClientTransport(context.Network, context.Clock, context.Random, config.Replica, catalog.Epoch, compute.History);
         compute.Link = new TransportLink(transport);
-        var coordinator = new Coordinator(catalog, storage, compute, context.Random);
+        var coordinator = new Coordinator(catalog, storage, compute, context.Clock, context.Random);
         context.Spawn("storage-commit", () => storage.RunAsync(stopping));
         context.Spawn("compute-transport", () => transport.RunAsync(stopping));
         context.Spawn("compute-responses", () => compute.RunAsync(stopping));

@@ -1,17 +1,13 @@
 using System;
 using System.Collections.Generic;
-using System.Collections.Immutable;
-using System.Globalization;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Control.Catalog;
-using Kernel.Control.Compute;
 using Kernel.Control.Storage;
 using Kernel.Expr;
 using Kernel.Expr.Eval;
 using Kernel.Expr.Text;
-using Kernel.Net.Compute;
 using Kernel.Persist.Data;
 using Kernel.PgWire;
 using Kernel.Sql.Planning;

@@ -1,7 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Collections.Immutable;
-using System.Globalization;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -10,6 +8,7 @@ using Kernel.Expr;
 using Kernel.Net.Compute;
 using Kernel.Persist.Data;
 using Kernel.PgWire;
+using Kernel.Runtime;
 using Kernel.Sql.Planning;
 
 namespace Kernel.Control;
@@ -75,7 +74,7 @@ public sealed partial class Session
             return new PgError("34000", $"cursor \"{fetch.Cursor}\" does not exist");
         }
         long count = fetch.Count ?? long.MaxValue;
-        (List<Row> rows, PgError? error) = await cursor.FetchAsync(count, fetch.TimeoutMs, _coordinator.Storage.Oracle, cancellationToken);
+        (List<Row> rows, PgError? error) = await cursor.FetchAsync(count, fetch.TimeoutMs, _coordinator.Clock, cancellationToken);
         if (error is not null)
         {
             return error;
@@ -134,7 +133,7 @@ public sealed partial class Session
                     // Runs until the client cancels or goes away, or the subscribe ends.
                     while (true)
                     {
-                        (List<Row> rows, PgError? error) = await cursor.FetchAsync(long.MaxValue, null, _coordinator.Storage.Oracle, cancellationToken);
+                        (List<Row> rows, PgError? error) = await cursor.FetchAsync(long.MaxValue, null, _coordinator.Clock, cancellationToken);
                         if (error is not null)
                         {
                             return error;
@@ -183,7 +182,7 @@ public sealed partial class Session
     {
         public IReadOnlyList<PgColumn> Columns { get; } = columns;
 
-        public abstract Task<(List<Row> Rows, PgError? Error)> FetchAsync(long count, long? timeoutMs, Storage.TimestampOracle oracle, CancellationToken cancellationToken);
+        public abstract Task<(List<Row> Rows, PgError? Error)> FetchAsync(long count, long? timeoutMs, IClock clock, CancellationToken cancellationToken);
 
         public virtual void Close(Coordinator coordinator)
         {
@@ -195,7 +194,7 @@ public sealed partial class Session
     {
         private int _next;
 
-        public override Task<(List<Row> Rows, PgError? Error)> FetchAsync(long count, long? timeoutMs, Storage.TimestampOracle oracle, CancellationToken cancellationToken)
+        public override Task<(List<Row> Rows, PgError? Error)> FetchAsync(long count, long? timeoutMs, IClock clock, CancellationToken cancellationToken)
         {
             int take = (int)Math.Min(count, rows.Count - _next);
             List<Row> batch = rows.GetRange(_next, take);
@@ -217,28 +216,30 @@ public sealed partial class Session
 
         public bool Finished { get; private set; }
 
-        public override async Task<(List<Row> Rows, PgError? Error)> FetchAsync(long count, long? timeoutMs, Storage.TimestampOracle oracle, CancellationToken cancellationToken)
+        public override async Task<(List<Row> Rows, PgError? Error)> FetchAsync(long count, long? timeoutMs, IClock clock, CancellationToken cancellationToken)
         {
             Absorb();
             if (_ready.Count == 0 && _error is null && !Finished && timeoutMs != 0)
             {
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                if (timeoutMs is long ms)
-                {
-                    wait.CancelAfter(TimeSpan.FromMilliseconds(ms));
-                }
+                Task? timeout = timeoutMs is long ms ? clock.Delay(TimeSpan.FromMilliseconds(ms), wait.Token) : null;
                 try
                 {
-                    // Bounded by the subscription: each wake-up absorbs at least one event.
+                    // Bounded by the subscription: each wake-up absorbs at least one event, or the timeout ends it.
                     while (_ready.Count == 0 && _error is null && !Finished)
                     {
-                        await subscription.WaitAsync(wait.Token);
+                        Task arrived = subscription.WaitAsync(wait.Token);
+                        if (timeout is not null && await Task.WhenAny(arrived, timeout) == timeout)
+                        {
+                            break;
+                        }
+                        await arrived;
                         Absorb();
                     }
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                finally
                 {
-                    // The fetch's own timeout: return what there is (nothing).
+                    await wait.CancelAsync();
                 }
             }
             if (_error is not null && _ready.Count == 0)

@@ -1,17 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Collections.Immutable;
-using System.Globalization;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
-using Kernel.Control.Catalog;
-using Kernel.Control.Compute;
 using Kernel.Control.Storage;
 using Kernel.Expr;
-using Kernel.Expr.Eval;
-using Kernel.Expr.Text;
-using Kernel.Net.Compute;
 using Kernel.Persist.Data;
 using Kernel.PgWire;
 using Kernel.Sql.Parsing;
@@ -106,9 +98,9 @@ public sealed partial class Session : IPgSession
             sink.EmptyQuery();
             return;
         }
-        foreach (ParsedStatement statement in parsed.Statements)
+        for (int i = 0; i < parsed.Statements.Count; i++)
         {
-            bool ok = await ExecuteStatementAsync(statement.Statement, sql, [], [], sink, describe: true, cancellationToken);
+            bool ok = await ExecuteStatementAsync(parsed.Statements[i].Statement, sql, [], [], sink, describe: true, cancellationToken);
             if (!ok)
             {
                 return;
@@ -181,15 +173,13 @@ public sealed partial class Session : IPgSession
         Plan plan = planned.Plan;
         if (parameters.Count > 0)
         {
-            try
+            PlanResult bound = Planner.BindParameters(plan, parameters);
+            if (!bound.IsSuccess)
             {
-                plan = Planner.BindParameters(plan, parameters);
-            }
-            catch (ArgumentException e)
-            {
-                Fail(sink, new PgError("22P02", e.Message));
+                Fail(sink, ToPgError(bound.Error));
                 return false;
             }
+            plan = bound.Plan;
         }
         PgError? error;
         try
@@ -234,7 +224,7 @@ public sealed partial class Session : IPgSession
         return columns;
     }
 
-    private static IReadOnlyList<PgColumn>? ColumnsOf(Plan plan) => plan switch
+    private static List<PgColumn>? ColumnsOf(Plan plan) => plan switch
     {
         SelectPlan select => ColumnsOf(select.Desc),
         ShowObjectsPlan => [new PgColumn("name", SqlType.Text)],

@@ -18,6 +18,7 @@ public static class Program
         var root = new Command("kernel", "Kernel: a streaming SQL database kernel tested by deterministic simulation.");
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
+        root.Subcommands.Add(StartCommand.Create());
         root.Subcommands.Add(SimCommands.Create());
         root.Subcommands.Add(PersistCommands.Create());
         ParseResult parsed = root.Parse(args);
