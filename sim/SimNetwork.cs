@@ -17,6 +17,12 @@ namespace Kernel.Sim;
 /// cross a partition waits and is retried, as TCP retransmits; if it waits longer than
 /// <see cref="ConnectionTimeoutNanos"/> the connection breaks on both sides. A lost frame (ConnectionLoss)
 /// breaks the connection too: TCP never silently drops bytes in the middle of a stream.
+/// <para>
+/// A <see cref="StreamMode.Raw"/> connection carries a byte stream: each send travels as one or more chunks
+/// (split at boundaries drawn from the seed), and a receive may coalesce chunks that have already arrived, so
+/// parsers above see arbitrary boundaries. Chunks are never duplicated or reordered (a byte stream cannot
+/// tolerate either); delay, loss (a break), partitions and crashes apply as to frames.
+/// </para>
 /// </remarks>
 public sealed class SimNetwork
 {
@@ -164,7 +170,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
 {
     private SimNetwork Net => node.World.Network;
 
-    public NetResult<IListener> Listen(int port)
+    public NetResult<IListener> Listen(int port, StreamMode mode = StreamMode.Framed)
     {
         if (node.Epoch != epoch)
         {
@@ -182,7 +188,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
             }
             port = node.NextEphemeralPort++;
         }
-        var listener = new SimListener(node, epoch, new Endpoint(node.Name, port));
+        var listener = new SimListener(node, epoch, new Endpoint(node.Name, port), mode);
         if (!Net.TryAddListener(listener))
         {
             return NetResult<IListener>.Fail(NetStatus.AddressInUse, $"{listener.LocalEndpoint} is already in use");
@@ -192,7 +198,10 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
         return NetResult<IListener>.Ok(listener);
     }
 
-    public ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, CancellationToken cancellationToken = default)
+    public ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, CancellationToken cancellationToken = default) =>
+        ConnectAsync(remote, StreamMode.Framed, cancellationToken);
+
+    public ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, StreamMode mode, CancellationToken cancellationToken = default)
     {
         SimWorld world = node.World;
         var result = new TaskCompletionSource<NetResult<IConnection>>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -210,7 +219,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
         }
         long startNanos = world.NowNanos;
         // The SYN is the network's event, not the server incarnation's: it must still arrive if the server restarts meanwhile.
-        world.Schedule(null, Net.DrawLatencyNanos(node, server), "syn", () => Syn(server, remote, result, startNanos));
+        world.Schedule(null, Net.DrawLatencyNanos(node, server), "syn", () => Syn(server, remote, mode, result, startNanos));
         return new ValueTask<NetResult<IConnection>>(AwaitAndRelease(result.Task, registration));
     }
 
@@ -227,7 +236,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
     }
 
     // Runs as a world event when the connection request reaches the server's host.
-    private void Syn(SimNode server, Endpoint remote, TaskCompletionSource<NetResult<IConnection>> result, long startNanos)
+    private void Syn(SimNode server, Endpoint remote, StreamMode mode, TaskCompletionSource<NetResult<IConnection>> result, long startNanos)
     {
         SimWorld world = node.World;
         if (Net.IsBlocked(node, server) || Net.IsBlocked(server, node))
@@ -239,7 +248,7 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
                     result.TrySetResult(NetResult<IConnection>.Fail(NetStatus.TimedOut, $"connecting to {remote} timed out")));
                 return;
             }
-            world.Schedule(null, SimNetwork.RetransmitNanos, "syn", () => Syn(server, remote, result, startNanos));
+            world.Schedule(null, SimNetwork.RetransmitNanos, "syn", () => Syn(server, remote, mode, result, startNanos));
             return;
         }
         SimListener? listener = Net.FindListener(remote);
@@ -255,8 +264,9 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
             return; // the client crashed while its SYN was in flight
         }
         long id = Net.NextConnectionId();
-        var clientEnd = new SimConnectionEnd(node, epoch, id, new Endpoint(node.Name, 30000 + (int)(id % 30000)), remote);
-        var serverEnd = new SimConnectionEnd(server, server.Epoch, id, remote, clientEnd.LocalEndpoint);
+        // Each end keeps its own declared mode: a mismatch is the caller's bug, and shows as garbage, as it would over TCP.
+        var clientEnd = new SimConnectionEnd(node, epoch, id, new Endpoint(node.Name, 30000 + (int)(id % 30000)), remote, mode);
+        var serverEnd = new SimConnectionEnd(server, server.Epoch, id, remote, clientEnd.LocalEndpoint, listener.Mode);
         clientEnd.Peer = serverEnd;
         serverEnd.Peer = clientEnd;
         node.Connections.Add(clientEnd);
@@ -273,13 +283,15 @@ internal sealed class SimNodeNetwork(SimNode node, long epoch) : INetwork
     }
 }
 
-internal sealed class SimListener(SimNode node, long epoch, Endpoint endpoint) : IListener
+internal sealed class SimListener(SimNode node, long epoch, Endpoint endpoint, StreamMode mode) : IListener
 {
     private readonly Queue<SimConnectionEnd> _backlog = new();
     private TaskCompletionSource<NetResult<IConnection>>? _waiting;
     private bool _closed;
 
     public Endpoint LocalEndpoint => endpoint;
+
+    internal StreamMode Mode => mode;
 
     public ValueTask<NetResult<IConnection>> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -347,8 +359,11 @@ internal sealed class SimListener(SimNode node, long epoch, Endpoint endpoint) :
 }
 
 /// <summary>One end of a simulated connection; see <see cref="SimNetwork"/> for the delivery rules.</summary>
-internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoint local, Endpoint remote) : IConnection
+internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoint local, Endpoint remote, StreamMode mode) : IConnection
 {
+    // A raw send is cut into at most this many chunks, and a raw receive coalesces at most this many.
+    private const int RawChunksMax = 8;
+
     private readonly Queue<byte[]> _inbox = new();
     // Frames sent by this end and not yet delivered to the peer; null marks the orderly end of the stream (FIN).
     private readonly Queue<InFlight> _inFlight = new();
@@ -395,15 +410,40 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
             BreakBothAfter(detect, "connection reset (frame lost)");
             return NetStatus.Ok; // the sender learns of the loss later, as with TCP
         }
+        if (mode == StreamMode.Raw)
+        {
+            TransmitRaw(frame);
+            return NetStatus.Ok;
+        }
         Transmit(frame.ToArray());
         return NetStatus.Ok;
+    }
+
+    // Cuts a raw send into chunks at boundaries drawn from the seed (half the sends stay whole), each its own arrival.
+    private void TransmitRaw(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return; // an empty write puts nothing on a byte stream
+        }
+        IRandom r = World.NetworkRandom;
+        int chunks = bytes.Length == 1 || r.Chance(0.5) ? 1 : Math.Min(bytes.Length, 2 + r.Next(RawChunksMax - 1));
+        int offset = 0;
+        for (int i = chunks; i > 1; i--)
+        {
+            // Leave at least one byte for each later chunk.
+            int length = 1 + r.Next(bytes.Length - offset - (i - 1));
+            Transmit(bytes.Slice(offset, length).ToArray());
+            offset += length;
+        }
+        Transmit(bytes[offset..].ToArray());
     }
 
     public ValueTask<Received> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         if (_inbox.TryDequeue(out byte[]? frame))
         {
-            return ValueTask.FromResult(Received.Frame(frame));
+            return ValueTask.FromResult(Received.Frame(mode == StreamMode.Raw ? Coalesce(frame) : frame));
         }
         if (ClosedReason() is { } reason)
         {
@@ -457,6 +497,22 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
 
     internal SimNode Node => node;
 
+    // A raw receive may return what arrived in several chunks at once, as a socket read does.
+    private byte[] Coalesce(byte[] first)
+    {
+        if (_inbox.Count == 0 || World.NetworkRandom.Chance(0.5))
+        {
+            return first;
+        }
+        int take = 1 + World.NetworkRandom.Next(Math.Min(_inbox.Count, RawChunksMax - 1));
+        var merged = new List<byte>(first);
+        for (int i = 0; i < take; i++)
+        {
+            merged.AddRange(_inbox.Dequeue());
+        }
+        return [.. merged];
+    }
+
     private string? ClosedReason()
     {
         if (node.Epoch != epoch)
@@ -479,7 +535,7 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
         SimNetwork net = World.Network;
         SimNode peerNode = Peer.Node;
         long latency = net.DrawLatencyNanos(node, peerNode);
-        bool reorder = payload is not null && net.Chance(World.Faults.ReorderProbability);
+        bool reorder = payload is not null && mode == StreamMode.Framed && net.Chance(World.Faults.ReorderProbability);
         long arrival = World.NowNanos + latency;
         if (!reorder)
         {
@@ -523,7 +579,7 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
             return;
         }
         Peer.Deliver(item.Payload);
-        if (net.Chance(World.Faults.DuplicateProbability))
+        if (mode == StreamMode.Framed && net.Chance(World.Faults.DuplicateProbability))
         {
             World.Record(Peer.Node, "frame-dup", $"#{id}");
             Peer.Deliver(item.Payload);

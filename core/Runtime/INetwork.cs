@@ -20,11 +20,34 @@ public interface INetwork
     /// <summary>Largest frame payload either side accepts; larger sends are refused, larger receives close the connection.</summary>
     public const int FrameBytesMax = 64 * 1024 * 1024;
 
-    /// <summary>Starts accepting connections on <paramref name="port"/> of this node's own address.</summary>
-    NetResult<IListener> Listen(int port);
+    /// <summary>
+    /// Starts accepting connections on <paramref name="port"/> of this node's own address; every accepted
+    /// connection carries <paramref name="mode"/> (frames, or a raw byte stream for foreign protocols such as pgwire).
+    /// </summary>
+    NetResult<IListener> Listen(int port, StreamMode mode = StreamMode.Framed);
 
-    /// <summary>Opens a connection; a refused, unreachable or timed-out peer is a failed result.</summary>
+    /// <summary>Opens a framed connection; a refused, unreachable or timed-out peer is a failed result.</summary>
     ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens a connection in <paramref name="mode"/>; both ends must agree on the mode (nothing checks it).</summary>
+    ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, StreamMode mode, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a connection carries.</summary>
+public enum StreamMode
+{
+    /// <summary>
+    /// Whole frames: each <see cref="IConnection.Send"/> arrives as one <see cref="IConnection.ReceiveAsync"/>
+    /// result (production prefixes each with its 4-byte big-endian length).
+    /// </summary>
+    Framed,
+
+    /// <summary>
+    /// A byte stream without framing, for protocols that define their own (pgwire): <see cref="IConnection.Send"/>
+    /// writes the bytes as they are, and <see cref="IConnection.ReceiveAsync"/> returns the next chunk of at least one
+    /// byte, in order. Chunk boundaries carry no meaning: one send may arrive in several chunks, several sends in one.
+    /// </summary>
+    Raw,
 }
 
 /// <summary>A listening port. Disposing it stops accepting; established connections stay open.</summary>
@@ -47,13 +70,16 @@ public interface IConnection : IDisposable
     bool IsOpen { get; }
 
     /// <summary>
-    /// Queues one frame. Returns <see cref="NetStatus.Ok"/> when queued (not when delivered),
+    /// Queues one frame (in <see cref="StreamMode.Raw"/>: the bytes of the stream). Returns <see cref="NetStatus.Ok"/> when queued (not when delivered),
     /// <see cref="NetStatus.Closed"/> on a closed connection, <see cref="NetStatus.FrameTooLarge"/> above
     /// <see cref="INetwork.FrameBytesMax"/>. The caller may reuse <paramref name="frame"/> after the call.
     /// </summary>
     NetStatus Send(ReadOnlySpan<byte> frame);
 
-    /// <summary>The next frame, or a closed result (with the reason) when the connection ended.</summary>
+    /// <summary>
+    /// The next frame (in <see cref="StreamMode.Raw"/>: the next chunk of one or more bytes), or a closed result
+    /// (with the reason) when the connection ended.
+    /// </summary>
     ValueTask<Received> ReceiveAsync(CancellationToken cancellationToken = default);
 }
 

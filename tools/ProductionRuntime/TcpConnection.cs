@@ -9,7 +9,8 @@ using Kernel.Runtime;
 namespace Kernel.Tools.ProductionRuntime;
 
 /// <summary>
-/// One TCP connection carrying length-prefixed frames: a 4-byte big-endian payload length, then the payload.
+/// One TCP connection carrying length-prefixed frames: a 4-byte big-endian payload length, then the payload;
+/// or, in <see cref="StreamMode.Raw"/>, the bytes as they are.
 /// </summary>
 /// <remarks>
 /// Everything but <see cref="Abort"/> runs on the owning node loop, so the send queue and the receive state
@@ -23,13 +24,20 @@ namespace Kernel.Tools.ProductionRuntime;
 /// <see cref="Dispose"/> on the loop: a local close; receives end at once, queued frames are still sent, and
 /// the writer closes the socket when the queue is empty.
 /// </para>
+/// <para>
+/// Raw mode sends without a header and receives whatever one socket read returns (up to <c>RawReadBytesMax</c>),
+/// copied out of a reused buffer.
+/// </para>
 /// </remarks>
 internal sealed class TcpConnection : IConnection, IAbortable
 {
     private const int HeaderBytes = 4;
+    private const int RawReadBytesMax = 64 * 1024;
 
     private readonly TcpNetwork _network;
     private readonly Socket _socket;
+    private readonly StreamMode _mode;
+    private byte[]? _rawBuffer; // raw mode: the receive buffer, allocated on the first receive
 
     // Loop-owned state below: touched only on the node loop.
     private readonly Queue<byte[]> _sendQueue = new(); // whole frames, header included, not yet fully written
@@ -48,10 +56,11 @@ internal sealed class TcpConnection : IConnection, IAbortable
     // it owns no timer, and a receive that is still unwinding may yet read its token.
     private readonly CancellationTokenSource _closing = new();
 
-    public TcpConnection(TcpNetwork network, Socket socket, Endpoint remoteEndpoint)
+    public TcpConnection(TcpNetwork network, Socket socket, Endpoint remoteEndpoint, StreamMode mode)
     {
         _network = network;
         _socket = socket;
+        _mode = mode;
         RemoteEndpoint = remoteEndpoint;
         LocalEndpoint = TcpNetwork.ToEndpoint(SafeLocalEndPoint(socket));
         try
@@ -82,15 +91,23 @@ internal sealed class TcpConnection : IConnection, IAbortable
         {
             return NetStatus.FrameTooLarge;
         }
-        int bytes = HeaderBytes + frame.Length;
+        int header = _mode == StreamMode.Raw ? 0 : HeaderBytes;
+        int bytes = header + frame.Length;
+        if (bytes == 0)
+        {
+            return NetStatus.Ok; // an empty raw write puts nothing on the stream
+        }
         if (_sendQueueBytes + bytes > _network.Options.SendQueueBytesMax)
         {
             Break($"more than {_network.Options.SendQueueBytesMax} bytes were queued for sending to {RemoteEndpoint}: the peer is not reading");
             return NetStatus.Closed;
         }
         byte[] buffer = GC.AllocateUninitializedArray<byte>(bytes);
-        BinaryPrimitives.WriteInt32BigEndian(buffer, frame.Length);
-        frame.CopyTo(buffer.AsSpan(HeaderBytes));
+        if (header > 0)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(buffer, frame.Length);
+        }
+        frame.CopyTo(buffer.AsSpan(header));
         _sendQueue.Enqueue(buffer);
         _sendQueueBytes += bytes;
         if (!_writerRunning)
@@ -124,6 +141,12 @@ internal sealed class TcpConnection : IConnection, IAbortable
         try
         {
             CancellationToken token = linked?.Token ?? _closing.Token;
+            if (_mode == StreamMode.Raw)
+            {
+                _rawBuffer ??= new byte[RawReadBytesMax];
+                int got = await _socket.ReceiveAsync(_rawBuffer.AsMemory(), SocketFlags.None, token);
+                return got == 0 ? EndOfStream() : Received.Frame(_rawBuffer.AsSpan(0, got).ToArray());
+            }
             while (_headerFilled < HeaderBytes)
             {
                 int read = await _socket.ReceiveAsync(_header.AsMemory(_headerFilled), SocketFlags.None, token);

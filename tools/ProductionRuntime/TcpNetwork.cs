@@ -30,7 +30,8 @@ public sealed record TcpNetworkOptions
 }
 
 /// <summary>
-/// <see cref="INetwork"/> over TCP: each frame is a 4-byte big-endian payload length followed by the payload.
+/// <see cref="INetwork"/> over TCP: each frame is a 4-byte big-endian payload length followed by the payload
+/// (<see cref="StreamMode.Raw"/> connections carry the bytes without framing).
 /// </summary>
 /// <remarks>
 /// A network belongs to one node loop. Its operations must be called on that loop (checked always), and
@@ -58,7 +59,7 @@ public sealed class TcpNetwork : INetwork, IDisposable
 
     internal TcpNetworkOptions Options { get; }
 
-    public NetResult<IListener> Listen(int port)
+    public NetResult<IListener> Listen(int port, StreamMode mode = StreamMode.Framed)
     {
         Loop.AssertOnLoopThread(nameof(Listen));
         ArgumentOutOfRangeException.ThrowIfNegative(port);
@@ -78,7 +79,7 @@ public sealed class TcpNetwork : INetwork, IDisposable
             return NetResult<IListener>.Fail(status, $"listen on {Options.BindAddress}:{port}: {exception.Message}");
         }
         var local = (IPEndPoint)socket.LocalEndPoint!;
-        var listener = new TcpNetworkListener(this, socket, new Endpoint(Options.AdvertisedHost ?? Format(local.Address), local.Port));
+        var listener = new TcpNetworkListener(this, socket, new Endpoint(Options.AdvertisedHost ?? Format(local.Address), local.Port), mode);
         if (!TryRegister(listener))
         {
             socket.Dispose();
@@ -87,7 +88,10 @@ public sealed class TcpNetwork : INetwork, IDisposable
         return NetResult<IListener>.Ok(listener);
     }
 
-    public async ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, CancellationToken cancellationToken = default)
+    public ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, CancellationToken cancellationToken = default) =>
+        ConnectAsync(remote, StreamMode.Framed, cancellationToken);
+
+    public async ValueTask<NetResult<IConnection>> ConnectAsync(Endpoint remote, StreamMode mode, CancellationToken cancellationToken = default)
     {
         Loop.AssertOnLoopThread(nameof(ConnectAsync));
         ArgumentOutOfRangeException.ThrowIfLessThan(remote.Port, IPEndPoint.MinPort + 1);
@@ -107,7 +111,7 @@ public sealed class TcpNetwork : INetwork, IDisposable
             socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(new IPEndPoint(address, remote.Port), linked.Token);
             Loop.AssertOnLoopThread("the continuation of a connect");
-            var connection = new TcpConnection(this, socket, remote);
+            var connection = new TcpConnection(this, socket, remote, mode);
             if (!TryRegister(connection))
             {
                 socket.Dispose();

@@ -7,7 +7,7 @@ using Kernel.Runtime;
 namespace Kernel.Tools.ProductionRuntime;
 
 /// <summary>A listening TCP socket of a <see cref="TcpNetwork"/>.</summary>
-internal sealed class TcpNetworkListener(TcpNetwork network, Socket socket, Endpoint localEndpoint) : IListener, IAbortable
+internal sealed class TcpNetworkListener(TcpNetwork network, Socket socket, Endpoint localEndpoint, StreamMode mode) : IListener, IAbortable
 {
     // A client that resets before we accept it surfaces as an accept error; skip it, but not forever.
     private const int AbortedAcceptsSkippedMax = 64;
@@ -47,7 +47,7 @@ internal sealed class TcpNetworkListener(TcpNetwork network, Socket socket, Endp
                     _closed ? $"listener {LocalEndpoint} is closed" : $"accept on {LocalEndpoint}: {exception.Message}");
             }
             network.Loop.AssertOnLoopThread("the continuation of an accept");
-            var connection = new TcpConnection(network, accepted, TcpNetwork.ToEndpoint(accepted.RemoteEndPoint));
+            var connection = new TcpConnection(network, accepted, TcpNetwork.ToEndpoint(accepted.RemoteEndPoint), mode);
             if (!network.TryRegister(connection))
             {
                 accepted.Dispose();

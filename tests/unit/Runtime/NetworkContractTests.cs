@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Runtime;
@@ -307,6 +308,136 @@ public abstract class NetworkContractTests
             Assert.Equal(new byte[] { 9 }, later.Payload);
         }
     });
+
+    [Fact]
+    public Task RawStream_ManySends_BytesArriveInOrderAndComplete()
+    {
+        const int SendCount = 300;
+        var published = Rendezvous.Create<Endpoint>();
+        return Harness.RunNodesAsync(
+            async server =>
+            {
+                using IListener listener = server.Network.Listen(0, StreamMode.Raw).Unwrap();
+                published.SetResult(listener.LocalEndpoint);
+                using IConnection connection = (await listener.AcceptAsync()).Unwrap();
+                byte[] expected = RawStreamFor(SendCount);
+                byte[] received = await ReadRawAsync(connection, expected.Length);
+                Assert.Equal(expected, received);
+            },
+            async client =>
+            {
+                using IConnection connection = (await client.Network.ConnectAsync(await published.Task, StreamMode.Raw)).Unwrap();
+                for (int i = 0; i < SendCount; i++)
+                {
+                    Assert.Equal(NetStatus.Ok, connection.Send(RawSendFor(i)));
+                }
+                await ExpectPeerCloseAsync(connection);
+            });
+    }
+
+    [Fact]
+    public Task RawStream_OneMebibyteSend_ArrivesWhole()
+    {
+        var published = Rendezvous.Create<Endpoint>();
+        var sent = Rendezvous.Create<byte[]>();
+        return Harness.RunNodesAsync(
+            async server =>
+            {
+                using IListener listener = server.Network.Listen(0, StreamMode.Raw).Unwrap();
+                published.SetResult(listener.LocalEndpoint);
+                using IConnection connection = (await listener.AcceptAsync()).Unwrap();
+                byte[] expected = await sent.Task;
+                byte[] received = await ReadRawAsync(connection, expected.Length);
+                Assert.Equal(expected, received);
+            },
+            async client =>
+            {
+                var bytes = new byte[1024 * 1024];
+                client.Random.NextBytes(bytes);
+                using IConnection connection = (await client.Network.ConnectAsync(await published.Task, StreamMode.Raw)).Unwrap();
+                Assert.Equal(NetStatus.Ok, connection.Send(bytes));
+                sent.SetResult((byte[])bytes.Clone());
+                Array.Clear(bytes);
+                await ExpectPeerCloseAsync(connection);
+            });
+    }
+
+    [Fact]
+    public Task RawStream_PeerClosesAfterSending_BytesThenClosed()
+    {
+        var published = Rendezvous.Create<Endpoint>();
+        var clientDone = Rendezvous.Create<bool>();
+        return Harness.RunNodesAsync(
+            async server =>
+            {
+                using IListener listener = server.Network.Listen(0, StreamMode.Raw).Unwrap();
+                published.SetResult(listener.LocalEndpoint);
+                IConnection connection = (await listener.AcceptAsync()).Unwrap();
+                Assert.Equal(NetStatus.Ok, connection.Send("last words"u8));
+                connection.Dispose();
+                Assert.Equal(NetStatus.Closed, connection.Send([1]));
+                await clientDone.Task;
+            },
+            async client =>
+            {
+                using IConnection connection = (await client.Network.ConnectAsync(await published.Task, StreamMode.Raw)).Unwrap();
+
+                byte[] received = await ReadRawAsync(connection, "last words".Length);
+                Received end = await connection.ReceiveAsync();
+
+                Assert.Equal("last words"u8.ToArray(), received);
+                Assert.Equal(NetStatus.Closed, end.Status);
+                Assert.False(connection.IsOpen);
+                clientDone.SetResult(true);
+            });
+    }
+
+    [Fact]
+    public Task RawStream_RequestAndReply_NoLengthPrefixOnTheWire() => Harness.RunNodeAsync(async context =>
+    {
+        IListener listener = context.Network.Listen(0, StreamMode.Raw).Unwrap();
+        ValueTask<NetResult<IConnection>> accept = listener.AcceptAsync();
+        using IConnection client = (await context.Network.ConnectAsync(listener.LocalEndpoint, StreamMode.Raw)).Unwrap();
+        using IConnection server = (await accept).Unwrap();
+        using (listener)
+        {
+            Assert.Equal(NetStatus.Ok, client.Send([1, 2, 3]));
+            Assert.Equal(NetStatus.Ok, client.Send([]));
+            Assert.Equal(new byte[] { 1, 2, 3 }, await ReadRawAsync(server, 3));
+            Assert.Equal(NetStatus.Ok, server.Send([4]));
+            Assert.Equal(new byte[] { 4 }, await ReadRawAsync(client, 1));
+        }
+    });
+
+    /// <summary>Reads exactly <paramref name="length"/> bytes of a raw stream, whatever its chunking; a close before that fails.</summary>
+    protected static async Task<byte[]> ReadRawAsync(IConnection connection, int length)
+    {
+        var buffer = new byte[length];
+        int filled = 0;
+        // Each chunk carries at least one byte, so this loop ends after at most `length` chunks.
+        while (filled < length)
+        {
+            Received chunk = await connection.ReceiveAsync();
+            Assert.True(chunk.IsFrame, $"the stream ended after {filled} of {length} bytes: {chunk.Reason}");
+            Assert.NotEmpty(chunk.Payload);
+            Assert.True(filled + chunk.Payload.Length <= length, "more bytes arrived than were sent");
+            chunk.Payload.CopyTo(buffer, filled);
+            filled += chunk.Payload.Length;
+        }
+        return buffer;
+    }
+
+    private static byte[] RawSendFor(int index) => [.. Enumerable.Range(0, 1 + (index % 13)).Select(j => (byte)(index + j))];
+
+    private static byte[] RawStreamFor(int sendCount)
+    {
+        var all = new System.Collections.Generic.List<byte>();
+        for (int i = 0; i < sendCount; i++)
+        {
+            all.AddRange(RawSendFor(i));
+        }
+        return [.. all];
+    }
 
 
     /// <summary>Waits for the peer to close <paramref name="connection"/>; another frame instead is a failure.</summary>
