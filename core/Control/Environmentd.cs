@@ -32,6 +32,9 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
 {
     public const int PgWirePortDefault = 6875;
 
+    /// <summary>How much history behind the read timestamp long-lived collections keep readable.</summary>
+    public const ulong ReadHistoryMs = 1_000;
+
     /// <summary>Set once the node serves clients; for hosts and tests.</summary>
     public Coordinator? Coordinator { get; private set; }
 
@@ -85,6 +88,12 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
             {
                 Stop(context, "fenced by a newer environmentd");
                 break;
+            }
+            // Read policy: keep one second of history readable behind the read timestamp, so reads that picked
+            // their time a moment ago still find it; everything older may be compacted.
+            if (oracle.ReadTs > ReadHistoryMs)
+            {
+                compute.ApplyReadPolicy(oracle.ReadTs - ReadHistoryMs);
             }
             try
             {

@@ -19,6 +19,7 @@ public static class Program
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
         root.Subcommands.Add(StartCommand.Create());
+        root.Subcommands.Add(StartCommand.CreateClusterd());
         root.Subcommands.Add(SimCommands.Create());
         root.Subcommands.Add(PersistCommands.Create());
         ParseResult parsed = root.Parse(args);

@@ -1,5 +1,7 @@
 using System;
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -32,17 +34,69 @@ internal static class StartCommand
             Description = "Port of the controller protocol between environmentd and clusterd.",
             DefaultValueFactory = _ => 2100,
         };
+        var separate = new Option<bool>("--clusterd-process")
+        {
+            Description = "Run clusterd as a separate process (kernel clusterd) instead of inside this one.",
+        };
         var command = new Command("start", "Start environmentd and clusterd on the embedded default and serve pgwire.")
         {
             dataDir,
             port,
             controllerPort,
+            separate,
         };
-        command.SetAction(parse => Run(parse.GetValue(dataDir)!, parse.GetValue(port), parse.GetValue(controllerPort)));
+        command.SetAction(parse => Run(parse.GetValue(dataDir)!, parse.GetValue(port), parse.GetValue(controllerPort), parse.GetValue(separate)));
         return command;
     }
 
-    private static int Run(string dataDirectory, int port, int controllerPort)
+    /// <summary><c>kernel clusterd</c>: one replica serving the controller protocol, with persist under a data directory.</summary>
+    public static Command CreateClusterd()
+    {
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = "The data directory environmentd uses (clusterd reads and writes its persist directory).",
+            DefaultValueFactory = _ => "kernel-data",
+        };
+        var controllerPort = new Option<int>("--controller-port") { Description = "Port to serve the controller protocol on.", DefaultValueFactory = _ => 2100 };
+        var command = new Command("clusterd", "Run one clusterd replica (started by kernel start --clusterd-process).") { dataDir, controllerPort };
+        command.SetAction(parse => RunClusterd(parse.GetValue(dataDir)!, parse.GetValue(controllerPort)));
+        return command;
+    }
+
+    private static int RunClusterd(string dataDirectory, int controllerPort)
+    {
+        if (controllerPort is <= 0 or > 65535)
+        {
+            Console.Error.WriteLine("error: the controller port must be between 1 and 65535");
+            return 2;
+        }
+        string root = Path.GetFullPath(dataDirectory);
+        string persistRoot = Path.Join(root, "persist");
+        if (!Directory.Exists(persistRoot))
+        {
+            Console.Error.WriteLine($"error: {persistRoot} does not exist; start environmentd on this data directory first");
+            return 2;
+        }
+        using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes-clusterd") });
+        host.Start("clusterd", () => new Clusterd(new ClusterdConfig(controllerPort, (context, _, _) => OpenPersist(persistRoot, context))));
+        using var stop = new ManualResetEventSlim();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Set(); });
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Set(); });
+        host.WaitForExitAsync("clusterd").ContinueWith(_ => stop.Set(), TaskScheduler.Default);
+        Console.WriteLine($"clusterd serving the controller protocol on port {controllerPort}");
+        stop.Wait();
+        host.StopAllAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        return 0;
+    }
+
+    // Each node opens its own handles on the shared persist directory (file consensus is safe for several).
+    private static PersistClient OpenPersist(string persistRoot, INodeContext context) => new(
+        new FileBlob(new FileStorage(persistRoot), context.Random, "blob"),
+        new FileConsensus(new FileStorage(persistRoot), context.Random, "consensus"),
+        context.Clock,
+        context.Random);
+
+    private static int Run(string dataDirectory, int port, int controllerPort, bool separateClusterd)
     {
         if (port is <= 0 or > 65535 || controllerPort is <= 0 or > 65535)
         {
@@ -63,17 +117,29 @@ internal static class StartCommand
         string blobUri = "file://" + Path.Join(persistRoot, "blob");
         string consensusUri = "file://" + Path.Join(persistRoot, "consensus");
 
-        // Each node opens its own handles on the shared persist directory (file consensus is safe for that).
-        PersistClient OpenPersist(INodeContext context) => new(
-            new FileBlob(new FileStorage(persistRoot), context.Random, "blob"),
-            new FileConsensus(new FileStorage(persistRoot), context.Random, "consensus"),
-            context.Clock,
-            context.Random);
-
         using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes") });
-        host.Start("clusterd", () => new Clusterd(new ClusterdConfig(controllerPort, (context, _, _) => OpenPersist(context))));
+        Process? clusterdProcess = null;
+        if (separateClusterd)
+        {
+            var startInfo = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { UseShellExecute = false };
+            startInfo.ArgumentList.Add(typeof(StartCommand).Assembly.Location);
+            foreach (string argument in (string[])["clusterd", "--data-dir", root, "--controller-port", controllerPort.ToString(CultureInfo.InvariantCulture)])
+            {
+                startInfo.ArgumentList.Add(argument);
+            }
+            clusterdProcess = Process.Start(startInfo);
+            if (clusterdProcess is null)
+            {
+                Console.Error.WriteLine("error: could not start the clusterd process");
+                return 1;
+            }
+        }
+        else
+        {
+            host.Start("clusterd", () => new Clusterd(new ClusterdConfig(controllerPort, (context, _, _) => OpenPersist(persistRoot, context))));
+        }
         var environmentd = new Environmentd(new EnvironmentdConfig(
-            OpenPersist, blobUri, consensusUri, new Endpoint("127.0.0.1", controllerPort), port));
+            context => OpenPersist(persistRoot, context), blobUri, consensusUri, new Endpoint("127.0.0.1", controllerPort), port));
         host.Start("environmentd", () => environmentd);
 
         using var stop = new ManualResetEventSlim();
@@ -89,6 +155,12 @@ internal static class StartCommand
         bool exitedOnItsOwn = environmentdExit.IsCompleted;
         Console.WriteLine("Stopping...");
         host.StopAllAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        if (clusterdProcess is not null)
+        {
+            clusterdProcess.Kill(entireProcessTree: true);
+            clusterdProcess.WaitForExit(10_000);
+            clusterdProcess.Dispose();
+        }
         if (exitedOnItsOwn && environmentd.StopReason is string reason)
         {
             Console.Error.WriteLine($"error: environmentd stopped: {reason}");

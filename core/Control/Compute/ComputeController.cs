@@ -36,7 +36,7 @@ public sealed class ComputeController
     private readonly Dictionary<PeekUuid, PendingPeek> _peeks = [];
     private readonly List<PeekUuid> _peekOrder = [];
     private readonly Dictionary<GlobalId, Subscription> _subscribes = [];
-    private readonly Dictionary<GlobalId, CollectionState> _collections = [];
+    private readonly SortedDictionary<GlobalId, CollectionState> _collections = []; // sorted: the read policy sends commands in id order
     private readonly ulong _epoch;
     private ulong _nextPeek;
     private bool _writesAllowed;
@@ -153,6 +153,26 @@ public sealed class ComputeController
         if (frontier.IsEmpty)
         {
             Drop(id);
+        }
+    }
+
+    /// <summary>
+    /// Moves every long-lived export's compaction frontier to <paramref name="frontier"/>, held back to the
+    /// earliest pending peek so no answer is compacted away while it waits. Transient exports are dropped by their
+    /// owners and skipped here.
+    /// </summary>
+    public void ApplyReadPolicy(ulong frontier)
+    {
+        foreach (PendingPeek peek in _peeks.Values)
+        {
+            frontier = Math.Min(frontier, peek.Command.Timestamp);
+        }
+        foreach ((GlobalId id, CollectionState collection) in _collections)
+        {
+            if (id.Kind == GlobalIdKind.User && collection.AllowedCompaction is not { IsEmpty: true })
+            {
+                AllowCompaction(id, Frontier.At(frontier));
+            }
         }
     }
 
