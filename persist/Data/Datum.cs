@@ -27,7 +27,7 @@ public enum DatumKind : byte
 /// date or timestamp. Immutable; equality and ordering are total and exact (see remarks).
 /// </summary>
 /// <remarks>
-/// Order: by kind first (null lowest), then by value. Values that compare equal numerically but differ in bits
+/// Order: by kind first (null lowest), then by value (for doubles as PostgreSQL orders them: NaN above +Infinity). Values that compare equal numerically but differ in bits
 /// (<c>-0.0</c> and <c>0.0</c>; <c>1.0m</c> and <c>1.00m</c>) are ordered by their bits, so that equal datums
 /// always have equal encodings: consolidation may then merge equal rows without choosing between encodings.
 /// Strings compare ordinally (UTF-16 code units), the same in every process.
@@ -109,7 +109,12 @@ public readonly struct Datum : IEquatable<Datum>, IComparable<Datum>
                 return _bits.CompareTo(other._bits);
             case DatumKind.Float64:
             {
-                int byValue = BitConverter.Int64BitsToDouble(_bits).CompareTo(BitConverter.Int64BitsToDouble(other._bits));
+                // PostgreSQL's order: NaN equals NaN and sorts above every other value, +Infinity included.
+                double mine = BitConverter.Int64BitsToDouble(_bits);
+                double theirs = BitConverter.Int64BitsToDouble(other._bits);
+                int byValue = double.IsNaN(mine) || double.IsNaN(theirs)
+                    ? double.IsNaN(mine).CompareTo(double.IsNaN(theirs))
+                    : mine.CompareTo(theirs);
                 return byValue != 0 ? byValue : _bits.CompareTo(other._bits);
             }
             case DatumKind.Decimal:

@@ -35,6 +35,16 @@ public sealed class DataTests
     }
 
     [Fact]
+    public void Datum_OrdersDoublesAsPostgres_NaNAboveInfinity()
+    {
+        Datum nan = Datum.FromFloat64(double.NaN);
+        Assert.True(nan.CompareTo(Datum.FromFloat64(double.PositiveInfinity)) > 0);
+        Assert.True(Datum.FromFloat64(double.NegativeInfinity).CompareTo(nan) < 0);
+        Assert.True(Datum.FromFloat64(-1.5).CompareTo(Datum.FromFloat64(2.0)) < 0);
+        Assert.Equal(0, nan.CompareTo(Datum.FromFloat64(double.NaN)));
+    }
+
+    [Fact]
     public void Consolidation_SumsEqualRowAndTime_DropsZeros_Sorts()
     {
         var updates = new List<Update>
