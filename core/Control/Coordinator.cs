@@ -168,7 +168,8 @@ public sealed class Coordinator
     {
         GlobalId target;
         GlobalId? transient = null;
-        if (expr is Get get && FirstIndexOn(get.Id) is GlobalId index)
+        PeekLookup? lookup = null;
+        if (TryIndexPeek(expr, ref finishing, out GlobalId index, out lookup))
         {
             target = index;
         }
@@ -188,7 +189,7 @@ public sealed class Coordinator
         }
         try
         {
-            PeekResult result = await Compute.PeekAsync(target, timestamp, finishing, cancellationToken);
+            PeekResult result = await Compute.PeekAsync(target, timestamp, finishing, lookup, cancellationToken);
             switch (result)
             {
                 case PeekRows rows:
@@ -216,6 +217,107 @@ public sealed class Coordinator
                 Compute.AllowCompaction(drop, Frontier.Empty);
             }
         }
+    }
+
+    /// <summary>
+    /// The fast path: a query that reads an indexed collection as it is, or filtered with equalities that pin every key
+    /// column of one of its indexes (<c>WHERE k = 5</c>), possibly under a projection, is answered by the index itself,
+    /// reading only the pinned keys; no dataflow is built. The projection folds into <paramref name="finishing"/>.
+    /// </summary>
+    private bool TryIndexPeek(RelationExpr expr, ref RowSetFinishing finishing, out GlobalId index, out PeekLookup? lookup)
+    {
+        index = default;
+        lookup = null;
+        RowSetFinishing adjusted = finishing;
+        if (expr is Project project)
+        {
+            ImmutableArray<int> outputs = project.Outputs;
+            var orderBy = ImmutableArray.CreateBuilder<ColumnOrder>(finishing.OrderBy.Length);
+            foreach (ColumnOrder order in finishing.OrderBy)
+            {
+                orderBy.Add(order with { Column = outputs[order.Column] });
+            }
+            var columns = ImmutableArray.CreateBuilder<int>(finishing.Project.Length);
+            foreach (int column in finishing.Project)
+            {
+                columns.Add(outputs[column]);
+            }
+            adjusted = finishing with { OrderBy = orderBy.MoveToImmutable(), Project = columns.MoveToImmutable() };
+            expr = project.Input;
+        }
+        if (expr is Get get)
+        {
+            if (FirstIndexOn(get.Id) is not GlobalId whole)
+            {
+                return false;
+            }
+            index = whole;
+            finishing = adjusted;
+            return true;
+        }
+        if (expr is not Filter { Input: Get source } filter)
+        {
+            return false;
+        }
+        var predicates = new List<ScalarExpr>();
+        foreach (ScalarExpr predicate in filter.Predicates)
+        {
+            Conjuncts(predicate, predicates);
+        }
+        var pinned = new Dictionary<int, Datum>();
+        foreach (ScalarExpr predicate in predicates)
+        {
+            if (predicate is not CallBinary { Func: BinaryFunc.Eq } eq)
+            {
+                continue;
+            }
+            (ColumnRef? column, Literal? literal) = (eq.Left, eq.Right) switch
+            {
+                (ColumnRef c, Literal l) => (c, l),
+                (Literal l, ColumnRef c) => (c, l),
+                _ => ((ColumnRef?)null, (Literal?)null),
+            };
+            if (column is not null && literal is not null && !literal.Value.IsNull
+                && column.Type.Type.Kind is not (SqlTypeKind.Numeric or SqlTypeKind.Float64))
+            {
+                // Exact-bit types only: a numeric 1.0 and 1.00 are equal values but different keys in the index.
+                pinned[column.Index] = literal.Value;
+            }
+        }
+        foreach (CatalogItem candidate in Catalog.IndexesOn(source.Id))
+        {
+            if (!Compute.HasCollection(candidate.Id) || candidate.IndexKey.IsEmpty)
+            {
+                continue;
+            }
+            var key = new Datum[candidate.IndexKey.Length];
+            bool complete = true;
+            for (int i = 0; i < key.Length && complete; i++)
+            {
+                complete = pinned.TryGetValue(candidate.IndexKey[i], out key[i]);
+            }
+            if (complete)
+            {
+                index = candidate.Id;
+                lookup = new PeekLookup([new Row(key)], [.. predicates]);
+                finishing = adjusted;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void Conjuncts(ScalarExpr predicate, List<ScalarExpr> into)
+    {
+        if (predicate is CallVariadic { Func: VariadicFunc.And } and)
+        {
+            foreach (ScalarExpr argument in and.Args)
+            {
+                Conjuncts(argument, into);
+            }
+            return;
+        }
+        into.Add(predicate);
     }
 
     private GlobalId? FirstIndexOn(GlobalId id)

@@ -6,23 +6,26 @@ using Kernel.Control.Compute;
 using Kernel.Control.Storage;
 using Kernel.Net.Compute;
 using Kernel.Persist;
+using Kernel.Persist.PubSub;
 using Kernel.PgWire;
 using Kernel.Runtime;
 
 namespace Kernel.Control;
 
 /// <summary>How to run one environmentd.</summary>
-/// <param name="Persist">Opens persist (catalog and tables) on the node's own loop.</param>
+/// <param name="Persist">Opens persist (catalog and tables) on the node's own loop, with the given change notifier.</param>
 /// <param name="BlobUri">The Blob location as a URI, sent to the replica in CreateInstance.</param>
 /// <param name="ConsensusUri">The Consensus location as a URI, sent to the replica in CreateInstance.</param>
 /// <param name="Replica">The replica's controller endpoint.</param>
 /// <param name="PgWirePort">The port pgwire listens on.</param>
+/// <param name="PubSubPort">The port of the persist pubsub hub this node hosts (replicas connect to it to learn of commits at once).</param>
 public sealed record EnvironmentdConfig(
-    Func<INodeContext, PersistClient> Persist,
+    Func<INodeContext, IShardNotifier, PersistClient> Persist,
     string BlobUri,
     string ConsensusUri,
     Endpoint Replica,
-    int PgWirePort = Environmentd.PgWirePortDefault);
+    int PgWirePort = Environmentd.PgWirePortDefault,
+    int PubSubPort = PubSubServer.PortDefault);
 
 /// <summary>
 /// environmentd: opens the timestamp oracle and the catalog (fencing any previous environmentd), restores tables
@@ -44,7 +47,14 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
     public async Task RunAsync(INodeContext context)
     {
         CancellationToken stopping = context.Stopping;
-        PersistClient persist = config.Persist(context);
+        var pubsub = new PubSubServer(context);
+        NetResult<Kernel.Runtime.IListener> hub = pubsub.Start(config.PubSubPort);
+        if (!hub.IsOk)
+        {
+            Stop(context, $"cannot listen for persist pubsub on port {config.PubSubPort}: {hub.Error}");
+            return;
+        }
+        PersistClient persist = config.Persist(context, pubsub.Local);
         (TimestampOracle? oracle, string oracleError) = await TimestampOracle.OpenAsync(persist.Context.Consensus, context.Clock);
         if (oracle is null)
         {

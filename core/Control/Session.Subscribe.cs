@@ -239,7 +239,7 @@ public sealed partial class Session
                 }
                 finally
                 {
-                    await wait.CancelAsync();
+                    wait.Cancel();
                 }
             }
             if (_error is not null && _ready.Count == 0)

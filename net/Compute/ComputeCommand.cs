@@ -50,7 +50,14 @@ public sealed record AllowCompaction(GlobalId Id, Frontier Frontier) : ComputeCo
 /// Reads index <see cref="Target"/> at <see cref="Timestamp"/> once its frontier passes it, applies
 /// <see cref="Finishing"/> and answers with exactly one <see cref="PeekResponse"/> carrying <see cref="Uuid"/>.
 /// </summary>
-public sealed record Peek(PeekUuid Uuid, GlobalId Target, ulong Timestamp, RowSetFinishing Finishing) : ComputeCommand;
+public sealed record Peek(PeekUuid Uuid, GlobalId Target, ulong Timestamp, RowSetFinishing Finishing, PeekLookup? Lookup = null) : ComputeCommand;
+
+/// <summary>
+/// Narrows a peek to the rows stored under <see cref="Keys"/> in the target index (each key a row of the index's key
+/// columns) that satisfy every one of <see cref="Predicates"/> (over the full row): <c>WHERE k = 5</c> on an index keyed
+/// by <c>k</c> reads one key instead of the whole index. Finishing applies to what remains.
+/// </summary>
+public sealed record PeekLookup(ImmutableArray<Row> Keys, ImmutableArray<ScalarExpr> Predicates);
 
 /// <summary>Cancels a pending peek; the replica answers it with <see cref="PeekCanceled"/> if it has not answered yet.</summary>
 public sealed record CancelPeek(PeekUuid Uuid) : ComputeCommand;

@@ -169,11 +169,50 @@ public static partial class ComputeProtocol
         AllowCompaction a => new() { AllowCompaction = new ProtoAllowCompaction { Id = ToProto(a.Id), Frontier = ToProto(a.Frontier) } },
         Peek p => new()
         {
-            Peek = new ProtoPeek { Uuid = ToProto(p.Uuid), Target = ToProto(p.Target), Timestamp = p.Timestamp, Finishing = ToProto(p.Finishing) },
+            Peek = new ProtoPeek
+            {
+                Uuid = ToProto(p.Uuid), Target = ToProto(p.Target), Timestamp = p.Timestamp, Finishing = ToProto(p.Finishing), Lookup = ToProto(p.Lookup),
+            },
         },
         CancelPeek c => new() { CancelPeek = ToProto(c.Uuid) },
         _ => throw new ArgumentException($"compute command {command.GetType().Name} has no encoding", nameof(command)),
     };
+
+    private static ProtoPeekLookup? ToProto(PeekLookup? lookup)
+    {
+        if (lookup is null)
+        {
+            return null;
+        }
+        var writer = new RowPacking.Writer(RowPacking.CountDatums(lookup.Keys, static k => k));
+        foreach (Row key in lookup.Keys)
+        {
+            writer.Add(key);
+        }
+        var proto = new ProtoPeekLookup { Keys = writer.Finish() };
+        foreach (ScalarExpr predicate in lookup.Predicates)
+        {
+            proto.Predicates.Add(ToProto(predicate));
+        }
+        return proto;
+    }
+
+    private static PeekLookup FromProto(ProtoPeekLookup proto)
+    {
+        var reader = new RowPacking.Reader(Required(proto.Keys, "peek.lookup.keys"));
+        var keys = ImmutableArray.CreateBuilder<Row>(reader.RowCount);
+        for (int i = 0; i < reader.RowCount; i++)
+        {
+            keys.Add(reader.ReadRow());
+        }
+        reader.CheckConsumed();
+        var predicates = ImmutableArray.CreateBuilder<ScalarExpr>(proto.Predicates.Count);
+        foreach (ProtoScalarExpr predicate in proto.Predicates)
+        {
+            predicates.Add(FromProto(predicate));
+        }
+        return new PeekLookup(keys.MoveToImmutable(), predicates.MoveToImmutable());
+    }
 
     private static ProtoUpdateConfiguration ToProto(UpdateConfiguration update)
     {
@@ -205,7 +244,8 @@ public static partial class ComputeProtocol
             FromProto(Required(proto.Peek.Uuid, "peek.uuid")),
             FromProto(Required(proto.Peek.Target, "peek.target")),
             proto.Peek.Timestamp,
-            FromProto(Required(proto.Peek.Finishing, "peek.finishing"))),
+            FromProto(Required(proto.Peek.Finishing, "peek.finishing")),
+            proto.Peek.Lookup is null ? null : FromProto(proto.Peek.Lookup)),
         ProtoComputeCommand.KindOneofCase.CancelPeek => new CancelPeek(FromProto(proto.CancelPeek)),
         _ => throw new MalformedMessageException("no command kind is set (an empty or unknown message)"),
     };

@@ -3,6 +3,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Encoding;
 using Kernel.Persist.Location;
+using Kernel.Persist.PubSub;
 using Kernel.Runtime;
 
 namespace Kernel.Persist.Shard;
@@ -22,9 +23,13 @@ public sealed class PersistContext
         Config = config ?? PersistConfig.Default;
         Parts = parts ?? PartCodec.Default;
         States = states ?? StateCodec.Default;
+        Notifier = new PollingNotifier(clock);
     }
 
     public IBlob Blob { get; }
+
+    /// <summary>Wakes readers when a shard changes; without a hub, readers poll every <see cref="PersistConfig.PollInterval"/>.</summary>
+    public IShardNotifier Notifier { get; init; }
 
     public IConsensus Consensus { get; }
 

@@ -82,7 +82,7 @@ public sealed class ReadHandle
         return Consolidation.ConsolidateInPlace(result);
     }
 
-    /// <summary>Polls (on the node's clock) until the shard's upper is beyond <paramref name="time"/>; the value is that upper.</summary>
+    /// <summary>Polls (on the node's clock, woken early by the notifier) until the shard's upper is beyond <paramref name="time"/>; the value is that upper.</summary>
     public async Task<PersistResult<Frontier>> WaitForUpperPastAsync(ulong time, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         long deadline = _context.Clock.MonotonicNanos + (long)(timeout.TotalMilliseconds * 1_000_000);
@@ -105,7 +105,8 @@ public sealed class ReadHandle
                     Upper = fetched.Value.Upper,
                 };
             }
-            await _context.Clock.Delay(_context.Config.PollInterval, cancellationToken);
+            // A commit announced through the notifier ends the wait early; otherwise this is one poll interval.
+            await _context.Notifier.WaitForChangeAsync(Shard, fetched.Value.SeqNo, _context.Config.PollInterval, cancellationToken);
         }
     }
 
@@ -316,7 +317,7 @@ public sealed class Listen
             {
                 return new PersistError(PersistErrorKind.TimedOut, $"{state.Shard}: no progress past {Frontier} within {timeout}") { Upper = state.Upper };
             }
-            await context.Clock.Delay(context.Config.PollInterval, cancellationToken);
+            await context.Notifier.WaitForChangeAsync(state.Shard, state.SeqNo, context.Config.PollInterval, cancellationToken);
         }
     }
 }

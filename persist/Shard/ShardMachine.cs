@@ -152,6 +152,7 @@ public sealed class ShardMachine
             if (written.IsOk && written.Value == CasOutcome.Committed)
             {
                 Observe(next);
+                _context.Notifier.Published(Shard, next.SeqNo);
                 return new Applied<T>(decided.Outcome, next, true, last is { IsIndeterminate: true });
             }
             if (!written.IsOk)

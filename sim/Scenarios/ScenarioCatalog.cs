@@ -12,6 +12,7 @@ public static class ScenarioCatalog
         Entry(() => new LockServiceScenario(racy: false)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: false)),
         Entry(() => new PersistScenario()),
+        Entry(() => new EndToEnd.EndToEndScenario()),
         Entry(() => new LockServiceScenario(racy: true)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: true)),
     ];

@@ -10,6 +10,8 @@ using Kernel.Compute;
 using Kernel.Control;
 using Kernel.Persist;
 using Kernel.Persist.Location;
+using Kernel.Persist.PubSub;
+using Kernel.Persist.Shard;
 using Kernel.Runtime;
 using Kernel.Tools.ProductionRuntime;
 
@@ -34,6 +36,7 @@ internal static class StartCommand
             Description = "Port of the controller protocol between environmentd and clusterd.",
             DefaultValueFactory = _ => 2100,
         };
+        Option<int> pubsubPort = PubSubPortOption();
         var separate = new Option<bool>("--clusterd-process")
         {
             Description = "Run clusterd as a separate process (kernel clusterd) instead of inside this one.",
@@ -43,9 +46,11 @@ internal static class StartCommand
             dataDir,
             port,
             controllerPort,
+            pubsubPort,
             separate,
         };
-        command.SetAction(parse => Run(parse.GetValue(dataDir)!, parse.GetValue(port), parse.GetValue(controllerPort), parse.GetValue(separate)));
+        command.SetAction(parse => Run(
+            parse.GetValue(dataDir)!, parse.GetValue(port), parse.GetValue(controllerPort), parse.GetValue(pubsubPort), parse.GetValue(separate)));
         return command;
     }
 
@@ -58,16 +63,23 @@ internal static class StartCommand
             DefaultValueFactory = _ => "kernel-data",
         };
         var controllerPort = new Option<int>("--controller-port") { Description = "Port to serve the controller protocol on.", DefaultValueFactory = _ => 2100 };
-        var command = new Command("clusterd", "Run one clusterd replica (started by kernel start --clusterd-process).") { dataDir, controllerPort };
-        command.SetAction(parse => RunClusterd(parse.GetValue(dataDir)!, parse.GetValue(controllerPort)));
+        Option<int> pubsubPort = PubSubPortOption();
+        var command = new Command("clusterd", "Run one clusterd replica (started by kernel start --clusterd-process).") { dataDir, controllerPort, pubsubPort };
+        command.SetAction(parse => RunClusterd(parse.GetValue(dataDir)!, parse.GetValue(controllerPort), parse.GetValue(pubsubPort)));
         return command;
     }
 
-    private static int RunClusterd(string dataDirectory, int controllerPort)
+    private static Option<int> PubSubPortOption() => new("--pubsub-port")
     {
-        if (controllerPort is <= 0 or > 65535)
+        Description = "Port of environmentd's persist pubsub hub, which tells clusterd of new commits at once.",
+        DefaultValueFactory = _ => PubSubServer.PortDefault,
+    };
+
+    private static int RunClusterd(string dataDirectory, int controllerPort, int pubsubPort)
+    {
+        if (controllerPort is <= 0 or > 65535 || pubsubPort is <= 0 or > 65535)
         {
-            Console.Error.WriteLine("error: the controller port must be between 1 and 65535");
+            Console.Error.WriteLine("error: ports must be between 1 and 65535");
             return 2;
         }
         string root = Path.GetFullPath(dataDirectory);
@@ -78,7 +90,8 @@ internal static class StartCommand
             return 2;
         }
         using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes-clusterd") });
-        host.Start("clusterd", () => new Clusterd(new ClusterdConfig(controllerPort, (context, _, _) => OpenPersist(persistRoot, context))));
+        host.Start("clusterd", () => new Clusterd(new ClusterdConfig(
+            controllerPort, (context, _, _, notifier) => OpenPersist(persistRoot, context, notifier), new Endpoint("127.0.0.1", pubsubPort))));
         using var stop = new ManualResetEventSlim();
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Set(); });
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Set(); });
@@ -90,15 +103,19 @@ internal static class StartCommand
     }
 
     // Each node opens its own handles on the shared persist directory (file consensus is safe for several).
-    private static PersistClient OpenPersist(string persistRoot, INodeContext context) => new(
-        new FileBlob(new FileStorage(persistRoot), context.Random, "blob"),
-        new FileConsensus(new FileStorage(persistRoot), context.Random, "consensus"),
-        context.Clock,
-        context.Random);
+    private static PersistClient OpenPersist(string persistRoot, INodeContext context, IShardNotifier notifier) => new(
+        new PersistContext(
+            new FileBlob(new FileStorage(persistRoot), context.Random, "blob"),
+            new FileConsensus(new FileStorage(persistRoot), context.Random, "consensus"),
+            context.Clock,
+            context.Random)
+        {
+            Notifier = notifier,
+        });
 
-    private static int Run(string dataDirectory, int port, int controllerPort, bool separateClusterd)
+    private static int Run(string dataDirectory, int port, int controllerPort, int pubsubPort, bool separateClusterd)
     {
-        if (port is <= 0 or > 65535 || controllerPort is <= 0 or > 65535)
+        if (port is <= 0 or > 65535 || controllerPort is <= 0 or > 65535 || pubsubPort is <= 0 or > 65535)
         {
             Console.Error.WriteLine("error: ports must be between 1 and 65535");
             return 2;
@@ -123,7 +140,11 @@ internal static class StartCommand
         {
             var startInfo = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet") { UseShellExecute = false };
             startInfo.ArgumentList.Add(typeof(StartCommand).Assembly.Location);
-            foreach (string argument in (string[])["clusterd", "--data-dir", root, "--controller-port", controllerPort.ToString(CultureInfo.InvariantCulture)])
+            foreach (string argument in (string[])[
+                "clusterd", "--data-dir", root,
+                "--controller-port", controllerPort.ToString(CultureInfo.InvariantCulture),
+                "--pubsub-port", pubsubPort.ToString(CultureInfo.InvariantCulture),
+            ])
             {
                 startInfo.ArgumentList.Add(argument);
             }
@@ -136,10 +157,11 @@ internal static class StartCommand
         }
         else
         {
-            host.Start("clusterd", () => new Clusterd(new ClusterdConfig(controllerPort, (context, _, _) => OpenPersist(persistRoot, context))));
+            host.Start("clusterd", () => new Clusterd(new ClusterdConfig(
+            controllerPort, (context, _, _, notifier) => OpenPersist(persistRoot, context, notifier), new Endpoint("127.0.0.1", pubsubPort))));
         }
         var environmentd = new Environmentd(new EnvironmentdConfig(
-            context => OpenPersist(persistRoot, context), blobUri, consensusUri, new Endpoint("127.0.0.1", controllerPort), port));
+            (context, notifier) => OpenPersist(persistRoot, context, notifier), blobUri, consensusUri, new Endpoint("127.0.0.1", controllerPort), port, pubsubPort));
         host.Start("environmentd", () => environmentd);
 
         using var stop = new ManualResetEventSlim();

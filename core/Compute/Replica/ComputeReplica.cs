@@ -2,10 +2,12 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Kernel.Compute.Arrangements;
 using Kernel.Compute.Dataflow;
 using Kernel.Compute.Sinks;
 using Kernel.Compute.Sources;
 using Kernel.Expr;
+using Kernel.Expr.Eval;
 using Kernel.Net.Compute;
 using Kernel.Persist;
 using Kernel.Persist.Data;
@@ -511,9 +513,62 @@ public sealed class ComputeReplica
         {
             return new PeekError(error.SqlState, error.Message);
         }
-        List<(Row Row, long Count)> rows = index.Data.ReadAt(peek.Timestamp);
+        List<(Row Row, long Count)> rows;
+        if (peek.Lookup is PeekLookup lookup)
+        {
+            if (ReadLookup(index.Data, lookup, peek.Timestamp, out rows) is EvalError lookupError)
+            {
+                return new PeekError(lookupError.SqlState, lookupError.Message);
+            }
+        }
+        else
+        {
+            rows = index.Data.ReadAt(peek.Timestamp);
+        }
         var finished = PeekFinishing.Apply(rows, peek.Finishing, index.Export.RowType.Arity, out string? finishingError);
         return finishingError is not null ? new PeekError("XX000", finishingError) : new PeekRows(finished);
+    }
+
+    /// <summary>
+    /// The rows under the lookup's keys at <paramref name="time"/> that pass its predicates, sorted by row: the work
+    /// is proportional to the rows under those keys, not to the index.
+    /// </summary>
+    private static EvalError? ReadLookup(Arrangement data, PeekLookup lookup, ulong time, out List<(Row Row, long Count)> rows)
+    {
+        var counts = new SortedDictionary<Row, long>();
+        var state = (Time: time, Counts: counts);
+        foreach (Row key in lookup.Keys)
+        {
+            data.ForEachUnderKey(key, ref state, static (ref (ulong Time, SortedDictionary<Row, long> Counts) s, Row row, ulong t, long diff) =>
+            {
+                if (t <= s.Time)
+                {
+                    s.Counts[row] = s.Counts.GetValueOrDefault(row) + diff;
+                }
+            });
+        }
+        rows = [];
+        foreach ((Row row, long count) in counts)
+        {
+            if (count <= 0)
+            {
+                continue;
+            }
+            bool keep = true;
+            foreach (ScalarExpr predicate in lookup.Predicates)
+            {
+                if (!Evaluator.TryIsTrue(predicate, row.Datums, out bool isTrue, out EvalError? error))
+                {
+                    return error;
+                }
+                keep &= isTrue;
+            }
+            if (keep)
+            {
+                rows.Add((row, count));
+            }
+        }
+        return null;
     }
 
     private void ReportFrontiers()

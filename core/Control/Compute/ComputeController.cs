@@ -177,10 +177,10 @@ public sealed class ComputeController
     }
 
     /// <summary>Reads index <paramref name="target"/> at <paramref name="timestamp"/>; exactly one result per call.</summary>
-    public Task<PeekResult> PeekAsync(GlobalId target, ulong timestamp, RowSetFinishing finishing, CancellationToken cancellationToken)
+    public Task<PeekResult> PeekAsync(GlobalId target, ulong timestamp, RowSetFinishing finishing, PeekLookup? lookup, CancellationToken cancellationToken)
     {
         var uuid = new PeekUuid(_epoch, ++_nextPeek);
-        var peek = new PendingPeek(new Peek(uuid, target, timestamp, finishing), new TaskCompletionSource<PeekResult>());
+        var peek = new PendingPeek(new Peek(uuid, target, timestamp, finishing, lookup), new TaskCompletionSource<PeekResult>());
         _peeks[uuid] = peek;
         _peekOrder.Add(uuid);
         Link?.Send(peek.Command);

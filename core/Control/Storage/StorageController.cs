@@ -115,7 +115,7 @@ public sealed class StorageController
                 using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 Task tick = _clock.Delay(TimeSpan.FromMilliseconds(TickMs), tickCancel.Token);
                 await Task.WhenAny(_wake.Task, tick);
-                await tickCancel.CancelAsync();
+                tickCancel.Cancel();
                 if (cancellationToken.IsCancellationRequested)
                 {
                     break;
