@@ -221,25 +221,18 @@ public sealed partial class Session
             Absorb();
             if (_ready.Count == 0 && _error is null && !Finished && timeoutMs != 0)
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task? timeout = timeoutMs is long ms ? clock.Delay(TimeSpan.FromMilliseconds(ms), wait.Token) : null;
-                try
+                TimeSpan remaining = timeoutMs is long ms ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromHours(1);
+                long deadline = clock.MonotonicNanos + (long)remaining.TotalMilliseconds * 1_000_000;
+                // Bounded by the deadline (or, without a timeout, one hour per round until something arrives).
+                while (_ready.Count == 0 && _error is null && !Finished)
                 {
-                    // Bounded by the subscription: each wake-up absorbs at least one event, or the timeout ends it.
-                    while (_ready.Count == 0 && _error is null && !Finished)
+                    long left = deadline - clock.MonotonicNanos;
+                    if (timeoutMs is not null && left <= 0)
                     {
-                        Task arrived = subscription.WaitAsync(wait.Token);
-                        if (timeout is not null && await Task.WhenAny(arrived, timeout) == timeout)
-                        {
-                            break;
-                        }
-                        await arrived;
-                        Absorb();
+                        break;
                     }
-                }
-                finally
-                {
-                    wait.Cancel();
+                    await subscription.WaitAsync(clock, timeoutMs is null ? TimeSpan.FromHours(1) : TimeSpan.FromMilliseconds(Math.Max(1, left / 1_000_000)), cancellationToken);
+                    Absorb();
                 }
             }
             if (_error is not null && _ready.Count == 0)

@@ -40,15 +40,11 @@ public sealed class PubSubClient : IShardNotifier
     public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, TimeSpan pollInterval, CancellationToken cancellationToken)
     {
         ShardSignal signal = Signal(shard);
-        if (signal.LatestSeqNo > seenSeqNo)
-        {
-            return Task.CompletedTask;
-        }
         if (!signal.Subscribed && _connection is { IsOpen: true } connection)
         {
             signal.Subscribed = connection.Send(PubSubMessages.Encode(PubSubKind.Subscribe, shard, 0)) == NetStatus.Ok;
         }
-        return Task.WhenAny(signal.Changed.Task, _clock.Delay(pollInterval, cancellationToken));
+        return signal.WaitAsync(_clock, seenSeqNo, pollInterval, cancellationToken);
     }
 
     /// <summary>Keeps a connection to the hub until canceled, resubscribing after each reconnect.</summary>

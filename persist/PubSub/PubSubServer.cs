@@ -81,10 +81,7 @@ public sealed class PubSubServer
 
         public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, System.TimeSpan pollInterval, CancellationToken cancellationToken)
         {
-            ShardSignal signal = server.LocalSignal(shard);
-            return signal.LatestSeqNo > seenSeqNo
-                ? Task.CompletedTask
-                : Task.WhenAny(signal.Changed.Task, server._context.Clock.Delay(pollInterval, cancellationToken));
+            return server.LocalSignal(shard).WaitAsync(server._context.Clock, seenSeqNo, pollInterval, cancellationToken);
         }
     }
 

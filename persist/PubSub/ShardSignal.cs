@@ -1,15 +1,23 @@
+using System;
 using System.Collections.Generic;
+using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Shard;
+using Kernel.Runtime;
 
 namespace Kernel.Persist.PubSub;
 
-/// <summary>The newest seqno announced for one shard, and a completion that fires when a newer one is.</summary>
+/// <summary>The newest seqno announced for one shard, and the waits that end when a newer one is.</summary>
+/// <remarks>
+/// A wait is a delay on the node's clock that an announcement cancels early. It deliberately avoids
+/// <c>Task.WhenAny</c>: its internal continuation runs on the thread pool, and the await after it would then post to
+/// the node loop from a foreign thread (which the simulator rejects as escaped work).
+/// </remarks>
 internal sealed class ShardSignal
 {
-    public ulong LatestSeqNo { get; private set; }
+    private readonly List<CancellationTokenSource> _waiters = [];
 
-    public TaskCompletionSource Changed { get; private set; } = new();
+    public ulong LatestSeqNo { get; private set; }
 
     public bool Subscribed { get; set; }
 
@@ -20,9 +28,33 @@ internal sealed class ShardSignal
             return;
         }
         LatestSeqNo = seqNo;
-        TaskCompletionSource fired = Changed;
-        Changed = new TaskCompletionSource();
-        fired.TrySetResult();
+        foreach (CancellationTokenSource waiter in _waiters.ToArray())
+        {
+            waiter.Cancel();
+        }
+    }
+
+    /// <summary>Returns after <paramref name="pollInterval"/>, or earlier when a seqno above <paramref name="seenSeqNo"/> is announced.</summary>
+    public async Task WaitAsync(IClock clock, ulong seenSeqNo, TimeSpan pollInterval, CancellationToken cancellationToken)
+    {
+        if (LatestSeqNo > seenSeqNo)
+        {
+            return;
+        }
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _waiters.Add(wake);
+        try
+        {
+            await clock.Delay(pollInterval, wake.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Woken by an announcement.
+        }
+        finally
+        {
+            _waiters.Remove(wake);
+        }
     }
 }
 

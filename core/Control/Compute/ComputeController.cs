@@ -5,6 +5,7 @@ using System.Threading.Tasks;
 using Kernel.Expr;
 using Kernel.Net.Compute;
 using Kernel.Persist.Data;
+using Kernel.Runtime;
 
 namespace Kernel.Control.Compute;
 
@@ -327,7 +328,7 @@ public sealed class ComputeController
 public sealed class Subscription(GlobalId id)
 {
     private readonly Queue<SubscribeEvent> _events = new();
-    private TaskCompletionSource _arrived = new();
+    private readonly List<CancellationTokenSource> _waiters = [];
 
     public GlobalId Id { get; } = id;
 
@@ -342,7 +343,10 @@ public sealed class Subscription(GlobalId id)
         }
         _events.Enqueue(subscribeEvent);
         Finished = subscribeEvent is not SubscribeBatch || subscribeEvent is SubscribeBatch { Upper.IsEmpty: true };
-        _arrived.TrySetResult();
+        foreach (CancellationTokenSource waiter in _waiters.ToArray())
+        {
+            waiter.Cancel();
+        }
     }
 
     /// <summary>Takes every event that has arrived.</summary>
@@ -356,17 +360,29 @@ public sealed class Subscription(GlobalId id)
         return events;
     }
 
-    /// <summary>Completes when at least one event is waiting (at once if one is).</summary>
-    public Task WaitAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Returns when at least one event is waiting or <paramref name="timeout"/> passed (a delivery cancels the delay;
+    /// no Task.WhenAny, whose continuation would run off the node loop). Throws if <paramref name="cancellationToken"/> fires.
+    /// </summary>
+    public async Task WaitAsync(IClock clock, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (_events.Count > 0)
         {
-            return Task.CompletedTask;
+            return;
         }
-        if (_arrived.Task.IsCompleted)
+        using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _waiters.Add(wake);
+        try
         {
-            _arrived = new TaskCompletionSource();
+            await clock.Delay(timeout, wake.Token);
         }
-        return _arrived.Task.WaitAsync(cancellationToken);
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Woken by a delivery.
+        }
+        finally
+        {
+            _waiters.Remove(wake);
+        }
     }
 }

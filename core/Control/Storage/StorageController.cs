@@ -39,7 +39,7 @@ public sealed class StorageController
     private readonly IClock _clock;
     private readonly SortedDictionary<GlobalId, TableShard> _tables = [];
     private readonly Queue<PendingItem> _pending = new();
-    private TaskCompletionSource _wake = new();
+    private CancellationTokenSource? _wake; // cancels the commit loop's sleep; set only while it sleeps
 
     public StorageController(PersistClient persist, TimestampOracle oracle, IClock clock)
     {
@@ -84,7 +84,7 @@ public sealed class StorageController
     {
         var item = new PendingItem(writes, null);
         _pending.Enqueue(item);
-        _wake.TrySetResult();
+        _wake?.Cancel();
         return item.Done.Task;
     }
 
@@ -97,7 +97,7 @@ public sealed class StorageController
     {
         var item = new PendingItem(null, computeWrites);
         _pending.Enqueue(item);
-        _wake.TrySetResult();
+        _wake?.Cancel();
         return item.Done.Task;
     }
 
@@ -111,11 +111,21 @@ public sealed class StorageController
         {
             if (_pending.Count == 0)
             {
-                _wake = new TaskCompletionSource();
-                using var tickCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task tick = _clock.Delay(TimeSpan.FromMilliseconds(TickMs), tickCancel.Token);
-                await Task.WhenAny(_wake.Task, tick);
-                tickCancel.Cancel();
+                // Sleep until the tick or until a write arrives (it cancels the sleep). Not Task.WhenAny: its
+                // continuation runs on the thread pool, outside the node loop.
+                using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                _wake = wake;
+                try
+                {
+                    await _clock.Delay(TimeSpan.FromMilliseconds(TickMs), wake.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                finally
+                {
+                    _wake = null;
+                }
                 if (cancellationToken.IsCancellationRequested)
                 {
                     break;
