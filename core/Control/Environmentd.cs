@@ -71,6 +71,7 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
         var compute = new ComputeController(new CreateInstance(config.BlobUri, config.ConsensusUri, 1), catalog.Epoch);
         using var transport = new ComputeClientTransport(context.Network, context.Clock, context.Random, config.Replica, catalog.Epoch, compute.History);
         compute.Link = new TransportLink(transport);
+        compute.OnStatus = status => context.Trace("compute.status", status);
         var coordinator = new Coordinator(catalog, storage, compute, context.Clock, context.Random);
         context.Spawn("storage-commit", () => storage.RunAsync(stopping));
         context.Spawn("compute-transport", () => transport.RunAsync(stopping));

@@ -113,6 +113,7 @@ public sealed partial class Session : IPgSession
         ParseResult parsed = Parser.Parse(sql);
         if (!parsed.IsSuccess)
         {
+            _transactionFailed |= _inTransaction;
             return PgPrepareResult.Failed(new PgError(parsed.Error!.SqlState, parsed.Error.Message, Hint: parsed.Error.Hint, Position: parsed.Error.Position > 0 ? parsed.Error.Position : null));
         }
         if (parsed.Statements.Count > 1)
@@ -136,6 +137,8 @@ public sealed partial class Session : IPgSession
         PlanResult planned = Planner.Plan(statement, _coordinator.Catalog, known);
         if (!planned.IsSuccess)
         {
+            // As in PostgreSQL, an error at Parse aborts an open transaction like one at execution.
+            _transactionFailed |= _inTransaction;
             return PgPrepareResult.Failed(ToPgError(planned.Error));
         }
         return PgPrepareResult.Prepared(new PgPrepared(sql, planned.ParameterTypes, ColumnsOf(planned.Plan), statement));

@@ -14,7 +14,11 @@ namespace Kernel.Runtime;
 /// <list type="bullet">
 /// <item>bytes written to a file are durable only after <see cref="IDurableFile.FlushAsync"/> (fsync) succeeds;</item>
 /// <item>creating, renaming or deleting a directory entry is durable only after <see cref="SyncDirectoryAsync"/> on its directory;</item>
-/// <item><see cref="RenameAsync"/> atomically replaces the target, so write-temp, flush, rename, sync-directory publishes a whole file.</item>
+/// <item><see cref="RenameAsync"/> atomically replaces the target, so write-temp, flush, rename, sync-directory publishes a whole file;</item>
+/// <item>directory operations (create, rename, delete) become durable in the order they were issued: a crash keeps a
+/// prefix of them, and a successful <see cref="SyncDirectoryAsync"/> makes every earlier one durable, in any directory.
+/// This is what a file system with one ordered metadata journal does (ext4, XFS); production data directories must
+/// live on one. It lets a protocol issue several dependent renames and make them all durable with one sync.</item>
 /// </list>
 /// Every operation returns an <see cref="IoResult"/>; I/O failures are results, never exceptions.
 /// </remarks>

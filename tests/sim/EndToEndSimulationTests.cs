@@ -9,12 +9,6 @@ public class EndToEndSimulationTests
 {
     private const string Scenario = "end-to-end";
 
-    // Product bugs the scenario found; remove each Skip once the lead's fix lands (see the pinned seeds below).
-    private const string EscapeBug =
-        "bug: CancellationTokenSource.CancelAsync runs callbacks on the thread pool; StorageController.RunAsync and SubscribeCursor.FetchAsync call it, so every seed fails with 'work escaped the scheduler'";
-    private const string MvStallBug =
-        "bug: after connection loss during chaos, reads of mv block forever after healing (seeds 14, 21, 37); subscribe timestamps went back (seed 4)";
-
     /// <summary>
     /// Properties (see <see cref="EndToEndScenario"/> and <see cref="HistoryChecker"/>): every acknowledged write is
     /// visible to every later read; every read of t is t at a prefix of one real-time order of the writes, and every
@@ -23,17 +17,17 @@ public class EndToEndSimulationTests
     /// contents after healing; no node throws and bad statements get errors. environmentd, clusterd and the persist
     /// servers crash; the network delays, partitions and breaks connections.
     /// </summary>
-    [Fact(Skip = MvStallBug)]
+    [Fact]
     public void EndToEnd_TolerateFaults_KeepsEveryProperty() =>
         SimAssert.AllPass(SimAssert.Scenario(Scenario), 1, 50);
 
     /// <summary>The same properties with no faults at all: a baseline that must never fail.</summary>
-    [Fact(Skip = EscapeBug)]
+    [Fact]
     public void EndToEnd_NoFaults_KeepsEveryProperty() =>
         SimAssert.AllPass(SimAssert.Scenario(Scenario), 1, 3, FaultMode.None);
 
     /// <summary>Property: a run is a function of the seed: the same seed twice gives the same trace hash and step count.</summary>
-    [Theory(Skip = EscapeBug)]
+    [Theory]
     [InlineData(3UL)]
     [InlineData(11UL)]
     public void EndToEnd_SameSeed_SameTraceHash(ulong seed)
@@ -42,16 +36,22 @@ public class EndToEndSimulationTests
         SimAssert.Replays(first);
     }
 
-    /// <summary>After connection loss during chaos the materialized view stopped advancing: every read of mv after healing timed out.</summary>
-    [Theory(Skip = MvStallBug)]
+    /// <summary>
+    /// Regression seeds. 37 and 39: after a reconnect the controller replayed a subscribe with its first as_of, below what
+    /// the table had compacted to, so the rebuilt subscribe failed and the clients' reads waited forever; replayed
+    /// dataflows now keep running when only their as_of moved, and subscribes resume just below what they delivered.
+    /// 14, 21: found with the same symptom before the fix.
+    /// </summary>
+    [Theory]
     [InlineData(14UL)]
     [InlineData(21UL)]
     [InlineData(37UL)]
-    public void EndToEnd_MaterializedViewStallsAfterConnectionLoss(ulong seed) => Passes(seed);
+    [InlineData(39UL)]
+    public void EndToEnd_ReplayedDataflowsAfterReconnect(ulong seed) => Passes(seed);
 
-    /// <summary>One COPY (SUBSCRIBE t) stream emitted a timestamp lower than one it had already emitted.</summary>
-    [Fact(Skip = MvStallBug)]
-    public void EndToEnd_Seed4_SubscribeTimestampWentBack() => Passes(4);
+    /// <summary>Regression seed: a subscribe rebuilt after a reconnect repeated times already delivered (now trimmed by frontier).</summary>
+    [Fact]
+    public void EndToEnd_Seed4_SubscribeNeverGoesBack() => Passes(4);
 
     private static void Passes(ulong seed)
     {

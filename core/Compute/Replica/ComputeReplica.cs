@@ -305,7 +305,10 @@ public sealed class ComputeReplica
         {
             foreach (DataflowEntry existing in _dataflows)
             {
-                if (!_claimed.Contains(existing) && existing.Subscribes.Count == 0 && StructuralEquality.Equal(existing.Description, description))
+                // The controller moves a replayed dataflow's as_of up to what it has allowed to compact: a running
+                // dataflow that differs only there is the same dataflow, further along.
+                if (!_claimed.Contains(existing) && existing.Subscribes.Count == 0
+                    && StructuralEquality.Equal(existing.Description, description with { AsOf = existing.Description.AsOf }))
                 {
                     _claimed.Add(existing);
                     return;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Expr;
@@ -51,6 +52,9 @@ public sealed class ComputeController
     /// <summary>The link to the replica; set once before <see cref="RunAsync"/>.</summary>
     public IComputeReplicaLink? Link { get; set; }
 
+    /// <summary>Called with each Status the replica sends (environmentd traces them).</summary>
+    public Action<string>? OnStatus { get; set; }
+
     /// <summary>Messages the replica sent as Status, newest last (bounded).</summary>
     public List<string> StatusLog { get; } = [];
 
@@ -60,9 +64,17 @@ public sealed class ComputeController
         var commands = new List<ComputeCommand> { _instance };
         foreach (DataflowState dataflow in _dataflows)
         {
-            // A dataflow restarts no earlier than the compaction its exports were allowed: its inputs may be
-            // compacted that far already.
+            // A dataflow restarts no earlier than the compaction its exports were allowed (its inputs may be
+            // compacted that far already), and a subscribe no earlier than just below what it has delivered (the
+            // replayed snapshot there is trimmed away as already seen).
             ulong asOf = dataflow.Description.AsOf;
+            foreach (SinkExport sink in dataflow.Description.SinkExports)
+            {
+                if (_subscribes.TryGetValue(sink.SinkId, out Subscription? subscription) && subscription.Delivered is { IsEmpty: false } delivered && delivered.Time > 0)
+                {
+                    asOf = Math.Max(asOf, delivered.Time - 1);
+                }
+            }
             foreach (GlobalId export in dataflow.Description.ExportIds)
             {
                 if (_collections.TryGetValue(export, out CollectionState? collection) && collection.AllowedCompaction is Frontier allowed && !allowed.IsEmpty)
@@ -255,8 +267,13 @@ public sealed class ComputeController
             case SubscribeResponse subscribe:
                 if (_subscribes.TryGetValue(subscribe.Id, out Subscription? subscription))
                 {
+                    if (subscribe.Event is SubscribeDropped && _collections.ContainsKey(subscribe.Id))
+                    {
+                        // The replica rebuilt the subscribe after a reconnect; this controller did not drop it.
+                        break;
+                    }
                     subscription.Deliver(subscribe.Event);
-                    if (subscribe.Event is not SubscribeBatch || (subscribe.Event is SubscribeBatch { Upper.IsEmpty: true }))
+                    if (subscription.Finished)
                     {
                         _subscribes.Remove(subscribe.Id);
                     }
@@ -264,6 +281,7 @@ public sealed class ComputeController
                 break;
             case Status status:
                 StatusLog.Add($"{status.Kind}: {status.Detail}");
+                OnStatus?.Invoke($"{status.Kind}: {status.Detail}");
                 if (StatusLog.Count > 100)
                 {
                     StatusLog.RemoveAt(0);
@@ -335,11 +353,42 @@ public sealed class Subscription(GlobalId id)
     /// <summary>True once the last event (an error, a drop, or a batch with the empty upper) has been delivered.</summary>
     public bool Finished { get; private set; }
 
+    /// <summary>Every change before this has been delivered; null before the first batch.</summary>
+    public Frontier? Delivered { get; private set; }
+
+    /// <summary>
+    /// Queues an event. Batches are de-duplicated by frontier: a replica that rebuilt the subscribe after a reconnect
+    /// repeats times already delivered, and only the part at or beyond <see cref="Delivered"/> is kept, so the output
+    /// stays contiguous and each change appears once.
+    /// </summary>
     internal void Deliver(SubscribeEvent subscribeEvent)
     {
         if (Finished)
         {
             return;
+        }
+        if (subscribeEvent is SubscribeBatch batch && Delivered is Frontier delivered)
+        {
+            if (batch.Upper <= delivered)
+            {
+                return;
+            }
+            if (batch.Lower < delivered)
+            {
+                var kept = ImmutableArray.CreateBuilder<Update>();
+                foreach (Update update in batch.Updates)
+                {
+                    if (delivered.LessEqual(update.Time))
+                    {
+                        kept.Add(update);
+                    }
+                }
+                subscribeEvent = batch = new SubscribeBatch(delivered, batch.Upper, kept.ToImmutable());
+            }
+        }
+        if (subscribeEvent is SubscribeBatch accepted)
+        {
+            Delivered = accepted.Upper;
         }
         _events.Enqueue(subscribeEvent);
         Finished = subscribeEvent is not SubscribeBatch || subscribeEvent is SubscribeBatch { Upper.IsEmpty: true };
