@@ -206,9 +206,16 @@ public sealed class DurableCatalog
         PersistResult<AppendResult> appended = await _writer.CompareAndAppendAsync(changes, Frontier.At(time), Frontier.At(time + 1));
         if (!appended.IsOk)
         {
-            return CatalogWriteStatus.Unavailable;
+            // The append may or may not have landed. Only this process writes the catalog while it holds the newest
+            // epoch, so the upper tells: time + 1 means it landed, time means it did not, anything else is a newer
+            // process. Until the upper can be read, the outcome stays unknown and nothing else is written.
+            CatalogWriteStatus? resolved = await ResolveUncertainAsync(time);
+            if (resolved != CatalogWriteStatus.Committed)
+            {
+                return resolved ?? CatalogWriteStatus.Unavailable;
+            }
         }
-        if (!appended.Value!.Committed)
+        else if (!appended.Value!.Committed)
         {
             // Only this process writes the catalog while it holds the newest epoch: a moved upper means a newer
             // process bumped the epoch.
@@ -226,6 +233,36 @@ public sealed class DurableCatalog
             _entries[entry.Id] = entry;
         }
         return CatalogWriteStatus.Committed;
+    }
+
+    /// <summary>
+    /// Reads the upper after an append with an unknown outcome: Committed when it landed, null when it did not (so the
+    /// caller reports the failure and nothing changed), Fenced when another process wrote.
+    /// </summary>
+    private async Task<CatalogWriteStatus?> ResolveUncertainAsync(ulong time)
+    {
+        // Bounded: a few reads of the upper; if none succeeds the catalog stops accepting writes (Unavailable forever
+        // would be wrong to hide, so the process is treated as fenced and exits; a restart re-reads the catalog).
+        for (int attempt = 0; attempt < 10; attempt++)
+        {
+            PersistResult<Frontier> upper = await _writer.FetchRecentUpperAsync();
+            if (upper.IsOk)
+            {
+                Frontier now = upper.Value!;
+                if (now == Frontier.At(time + 1))
+                {
+                    return CatalogWriteStatus.Committed;
+                }
+                if (now == Frontier.At(time))
+                {
+                    return null;
+                }
+                Fenced = true;
+                return CatalogWriteStatus.Fenced;
+            }
+        }
+        Fenced = true;
+        return CatalogWriteStatus.Fenced;
     }
 
     private static Row EpochRow(ulong epoch) => Row6("epoch", "", epoch.ToString(CultureInfo.InvariantCulture), "", "", "");
