@@ -153,7 +153,12 @@ public sealed class StateCodec
             };
             foreach (PartRef part in batch.Parts)
             {
-                proto.Parts.Add(new ProtoPartRef { Key = part.Key, EncodedSizeBytes = (ulong)part.EncodedSizeBytes, Updates = (ulong)part.Updates });
+                var partProto = new ProtoPartRef { Key = part.Key, EncodedSizeBytes = (ulong)part.EncodedSizeBytes, Updates = (ulong)part.Updates };
+                if (part.Inline is byte[] inline)
+                {
+                    partProto.Inline = Google.Protobuf.ByteString.CopyFrom(inline);
+                }
+                proto.Parts.Add(partProto);
             }
             message.Batches.Add(proto);
         }
@@ -216,7 +221,13 @@ public sealed class StateCodec
             ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>(batch.Parts.Count);
             foreach (ProtoPartRef part in batch.Parts)
             {
-                parts.Add(new PartRef(part.Key, (long)part.EncodedSizeBytes, (long)part.Updates));
+                byte[]? inline = part.HasInline ? part.Inline.ToByteArray() : null;
+                if (inline is not null && inline.LongLength != (long)part.EncodedSizeBytes)
+                {
+                    error = $"inline part '{part.Key}' holds {inline.Length} bytes, its reference says {part.EncodedSizeBytes}";
+                    return null;
+                }
+                parts.Add(new PartRef(part.Key, (long)part.EncodedSizeBytes, (long)part.Updates) { Inline = inline });
             }
             batches.Add(new HollowBatch(new BatchDescription(FromProto(batch.Lower), FromProto(batch.Upper), FromProto(batch.Since)), parts.MoveToImmutable()));
         }

@@ -30,9 +30,12 @@ namespace Kernel.Persist.Location;
 /// the candidate once voided.</item>
 /// </list>
 ///
-/// <para><b>Compare-and-set from N to N+1</b> (W): write <c>c.N.W</c>, flush, sync; <c>rename(h.N, t.N.W)</c>,
-/// sync (the linearization point: only one writer can consume <c>h.N</c>); <c>rename(c.N.W, h.N+1)</c>, sync;
-/// <c>rename(t.N.W, v.N)</c>. If the baton is missing, the head is not N: a mismatch. Invariant: <c>h.N+1</c>
+/// <para><b>Compare-and-set from N to N+1</b> (W): write <c>c.N.W</c>, flush; <c>rename(h.N, t.N.W)</c> (the
+/// linearization point: only one writer can consume <c>h.N</c>); <c>rename(c.N.W, h.N+1)</c>; sync the directory,
+/// then answer; <c>rename(t.N.W, v.N)</c>. Two syncs in all (the candidate's fsync and one directory sync),
+/// because directory operations become durable in the order they were issued (<see cref="IDurableStorage"/>):
+/// after a crash the directory holds a prefix of create-candidate, take, publish, so a durable take always has
+/// its durable candidate, and a durable publish its take. If the baton is missing, the head is not N: a mismatch. Invariant: <c>h.N+1</c>
 /// is created only from <c>c.N.W</c> where W consumed <c>h.N</c>, so by induction each baton exists at most
 /// once, and a stale writer can never recreate an old one. A taken baton whose writer stopped (crash, pause)
 /// never blocks anyone: a reader that finds <c>t.N.W</c> next to <c>c.N.W</c> completes the publish itself
@@ -50,12 +53,14 @@ namespace Kernel.Persist.Location;
 /// the key. Committed announcements are kept forever; they let a reader find the head even when a listing
 /// races with a rename.</para>
 ///
-/// <para><b>Durability.</b> A step is acted on only after a directory sync has made it durable: a candidate
-/// before the take, the take before the publish, a publish before the archive, and a head before a read
-/// returns it. So after a crash the directory holds a prefix of the protocol and every state any process
-/// observed is still there. Error classes: any failure before the take is determinate (the candidate is
-/// deleted); a failed take is resolved by looking for <c>t.N.W</c> and <c>c.N.W</c>; a failed sync after the
-/// take is indeterminate. Every file ends with its length and an xxHash64 checksum, so corruption is an error
+/// <para><b>Durability.</b> What another process acts on, and what a writer answers, is durable first: a writer
+/// answers only after the sync that covers its take and publish; a helper syncs a take before publishing it; an
+/// archive follows a durable publish; a head read syncs before it returns. A writer's own steps (candidate, take,
+/// publish) need no sync between them, as the directory's operations survive a crash as a prefix. So after a
+/// crash the directory holds a prefix of the protocol and every state any process observed is still there.
+/// Error classes: any failure before the take is determinate (the candidate is deleted); a failed take is
+/// resolved by looking for <c>t.N.W</c> and <c>c.N.W</c>; a failed sync after the take is indeterminate (the
+/// take may be lost); a failed publish rename followed by a good sync is committed (readers finish it). Every file ends with its length and an xxHash64 checksum, so corruption is an error
 /// naming the file, never data.</para>
 ///
 /// <para><b>Truncation</b> deletes archived and taken versions below the cut, candidates that lost their race,
@@ -335,12 +340,9 @@ public sealed class FileConsensus : IConsensus
         }
         string writerId = written.Value!;
         string candidate = PathIn(dir, CandidateName(expected, writerId));
-        IoResult synced = await _storage.SyncDirectoryAsync(dir);
-        if (!synced.IsOk)
-        {
-            await _storage.DeleteAsync(candidate);
-            return LocationError.Determinate($"consensus compare_and_set '{key}': sync of {dir} before taking: {synced}");
-        }
+        // No directory sync before the take: the candidate's bytes are flushed, and its entry was created before
+        // the take in the same directory, so any crash that keeps the take keeps the candidate (directory
+        // operations become durable in issue order; see IDurableStorage).
         string baton = PathIn(dir, HeadName(expected));
         string taken = PathIn(dir, TakeName(expected, writerId));
         for (int attempt = 0; attempt < TakeAttemptsMax; attempt++)
@@ -397,24 +399,27 @@ public sealed class FileConsensus : IConsensus
         return LocationError.Determinate($"consensus compare_and_set '{key}': the baton for seqno {expected} kept moving; too much contention");
     }
 
-    /// <summary>After W took h.N: make the take durable, publish c.N.W as h.N+1, archive t.N.W.</summary>
+    /// <summary>After W took h.N: publish c.N.W as h.N+1, make take and publish durable with one sync, archive t.N.W.</summary>
+    /// <remarks>
+    /// The take is decided (no one else can consume h.N) but not yet durable when the publish is issued: one
+    /// directory sync then makes both durable, in order (a crash keeps a prefix: nothing, the take, or take and
+    /// publish; a kept take with a lost publish is completed by the next reader). Whatever the publish rename
+    /// returned, the sync decides the answer: after it succeeds the take is durable, and a take whose publish
+    /// is missing is finished by readers, so the write is committed; if it fails, the take may be lost in a crash.
+    /// </remarks>
     private async ValueTask<LocationResult<CasOutcome>> PublishAsync(string key, string dir, ulong expected, string writerId)
     {
-        IoResult synced = await _storage.SyncDirectoryAsync(dir);
-        if (!synced.IsOk)
-        {
-            return LocationError.Indeterminate($"consensus compare_and_set '{key}': took seqno {expected} but could not sync {dir}: {synced}");
-        }
-        // From here the write is decided and durable; what is left can be finished by any reader.
         IoResult published = await _storage.RenameAsync(PathIn(dir, CandidateName(expected, writerId)), PathIn(dir, HeadName(expected + 1)));
+        IoResult durable = await _storage.SyncDirectoryAsync(dir);
+        if (!durable.IsOk)
+        {
+            return LocationError.Indeterminate($"consensus compare_and_set '{key}': took seqno {expected} but could not sync {dir}: {durable}");
+        }
         if (published.IsOk || published.Status == IoStatus.NotFound)
         {
-            IoResult durable = await _storage.SyncDirectoryAsync(dir);
-            if (durable.IsOk)
-            {
-                // Archive only once the publish is durable: a crash must never keep the archive but lose the publish.
-                await _storage.RenameAsync(PathIn(dir, TakeName(expected, writerId)), PathIn(dir, ArchiveName(expected)));
-            }
+            // Archive only once the publish is durable: a crash must never keep the archive but lose the publish.
+            // (NotFound: a reader published on our behalf, after syncing the take; our sync made its publish durable.)
+            await _storage.RenameAsync(PathIn(dir, TakeName(expected, writerId)), PathIn(dir, ArchiveName(expected)));
         }
         return CasOutcome.Committed;
     }

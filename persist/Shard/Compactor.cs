@@ -56,10 +56,7 @@ public static class Compactor
         // (the first attempt committed and a later compaction replaced its output): only delete on a definite "no".
         if (applied.IsOk && !applied.Value.Uncertain)
         {
-            foreach (PartRef part in parts.Value)
-            {
-                await PartStore.DeleteAsync(context, part.Key, cancellationToken);
-            }
+            await PartStore.DeleteAllAsync(context, parts.Value, cancellationToken);
             return false;
         }
         return applied.IsOk ? false : applied.Error!;

@@ -18,9 +18,13 @@ internal static class PartStore
     /// <summary>The prefix of every blob a shard owns.</summary>
     public static string ShardPrefix(ShardId shard) => shard.Value + "/";
 
-    /// <summary>Consolidated <paramref name="updates"/> as parts of at most <see cref="PersistConfig.PartUpdatesMax"/> updates each.</summary>
+    /// <summary>
+    /// Consolidated <paramref name="updates"/> as parts of at most <see cref="PersistConfig.PartUpdatesMax"/> updates
+    /// each. With <paramref name="inlineBytesMax"/> above zero, a batch that encodes to one part of at most that many
+    /// bytes is returned inline (in the reference, for the state to carry) and nothing is written to Blob.
+    /// </summary>
     public static async Task<PersistResult<ImmutableArray<PartRef>>> WriteAsync(
-        PersistContext context, ShardId shard, string writer, List<Update> updates, CancellationToken cancellationToken)
+        PersistContext context, ShardId shard, string writer, List<Update> updates, CancellationToken cancellationToken, int inlineBytesMax = 0)
     {
         ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>();
         int partMax = Math.Max(1, context.Config.PartUpdatesMax);
@@ -29,13 +33,15 @@ internal static class PartStore
             List<Update> chunk = updates.GetRange(start, Math.Min(partMax, updates.Count - start));
             byte[] encoded = context.Parts.Encode(chunk);
             string key = PartKey(shard, writer, context.NewId(""));
+            if (chunk.Count == updates.Count && encoded.Length <= inlineBytesMax)
+            {
+                parts.Add(new PartRef(key, encoded.Length, chunk.Count) { Inline = encoded });
+                continue;
+            }
             PersistResult<bool> set = await SetAsync(context, key, encoded, cancellationToken);
             if (!set.IsOk)
             {
-                foreach (PartRef written in parts)
-                {
-                    await DeleteAsync(context, written.Key, cancellationToken);
-                }
+                await DeleteAllAsync(context, parts, cancellationToken);
                 return set.Error!;
             }
             parts.Add(new PartRef(key, encoded.Length, chunk.Count));
@@ -87,12 +93,21 @@ internal static class PartStore
 
     public static async Task<PersistResult<List<Update>>> FetchAsync(PersistContext context, PartRef part, CancellationToken cancellationToken)
     {
-        PersistResult<byte[]> bytes = await GetAsync(context, part.Key, cancellationToken);
-        if (!bytes.IsOk)
+        byte[] encoded;
+        if (part.Inline is byte[] inline)
         {
-            return bytes.Error!;
+            encoded = inline;
         }
-        List<Update>? updates = context.Parts.Decode(part.Key, bytes.Value!, out string error);
+        else
+        {
+            PersistResult<byte[]> bytes = await GetAsync(context, part.Key, cancellationToken);
+            if (!bytes.IsOk)
+            {
+                return bytes.Error!;
+            }
+            encoded = bytes.Value!;
+        }
+        List<Update>? updates = context.Parts.Decode(part.Key, encoded, out string error);
         if (updates is null)
         {
             return new PersistError(PersistErrorKind.Corrupt, error);
@@ -128,6 +143,18 @@ internal static class PartStore
             }
         }
         return result;
+    }
+
+    /// <summary>Deletes the Blob parts among <paramref name="parts"/> (inline ones have nothing in Blob); best effort.</summary>
+    public static async Task DeleteAllAsync(PersistContext context, IEnumerable<PartRef> parts, CancellationToken cancellationToken)
+    {
+        foreach (PartRef part in parts)
+        {
+            if (!part.IsInline)
+            {
+                await DeleteAsync(context, part.Key, cancellationToken);
+            }
+        }
     }
 
     /// <summary>Deletes a blob, retrying; best effort (an orphan blob is litter, never wrong data).</summary>

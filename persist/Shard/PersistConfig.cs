@@ -28,6 +28,18 @@ public sealed record PersistConfig
     /// <summary>A batch's updates are split into parts of at most this many.</summary>
     public int PartUpdatesMax { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// An appended batch that encodes to at most this many bytes (one part) is kept inline in the shard state
+    /// instead of being written to Blob: the append is then one Consensus write. 0 turns inline writes off.
+    /// </summary>
+    public int InlinePartBytesMax { get; init; } = 4 * 1024;
+
+    /// <summary>
+    /// Inline appends stop (and write to Blob) while the shard state already carries this many inline bytes;
+    /// compaction moves inline data into Blob parts, so state versions stay small.
+    /// </summary>
+    public int InlineStateBytesMax { get; init; } = 32 * 1024;
+
     /// <summary>Retries of a state transition or blob operation before giving up with <see cref="PersistErrorKind.Unavailable"/>.</summary>
     public int RetriesMax { get; init; } = 32;
 

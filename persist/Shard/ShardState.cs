@@ -5,8 +5,28 @@ using Kernel.Persist.Data;
 
 namespace Kernel.Persist.Shard;
 
-/// <summary>A pointer to one columnar part in Blob.</summary>
-public sealed record PartRef(string Key, long EncodedSizeBytes, long Updates);
+/// <summary>
+/// One columnar part of a batch: a pointer to it in Blob, or, for a small part, the encoded part itself
+/// (<see cref="Inline"/>), carried in the shard state so that a small append costs no Blob write.
+/// </summary>
+/// <remarks>
+/// An inline part still has a unique <see cref="Key"/> (never written to Blob): parts are told apart by key, so
+/// equality ignores the inline bytes' identity and compares key, size, count and whether the part is inline.
+/// </remarks>
+public sealed record PartRef(string Key, long EncodedSizeBytes, long Updates)
+{
+    /// <summary>The encoded part (as <c>PartCodec</c> writes it) when it lives in the state; null when it lives in Blob under <see cref="Key"/>.</summary>
+    public byte[]? Inline { get; init; }
+
+    public bool IsInline => Inline is not null;
+
+    public bool Equals(PartRef? other) =>
+        other is not null && string.Equals(Key, other.Key, StringComparison.Ordinal) && EncodedSizeBytes == other.EncodedSizeBytes
+        && Updates == other.Updates && IsInline == other.IsInline;
+
+    // Size and count only: string hashes are randomized per process, and nothing observable may depend on them.
+    public override int GetHashCode() => unchecked((int)EncodedSizeBytes * 31 + (int)Updates);
+}
 
 /// <summary>
 /// The time interval a batch covers and how far its times have been advanced: the batch holds exactly the
@@ -145,20 +165,37 @@ public sealed record ShardState
         }
     }
 
-    /// <summary>Every blob key this state references: parts and rollups.</summary>
+    /// <summary>Every blob key this state references: parts in Blob (not inline ones) and rollups.</summary>
     public IEnumerable<string> ReferencedBlobKeys()
     {
         foreach (HollowBatch batch in Batches)
         {
             foreach (PartRef part in batch.Parts)
             {
-                yield return part.Key;
+                if (!part.IsInline)
+                {
+                    yield return part.Key;
+                }
             }
         }
         foreach (string rollup in Rollups.Values)
         {
             yield return rollup;
         }
+    }
+
+    /// <summary>The bytes of every inline part: what small appends add to each state version until compaction moves them to Blob.</summary>
+    public long InlineBytes()
+    {
+        long total = 0;
+        foreach (HollowBatch batch in Batches)
+        {
+            foreach (PartRef part in batch.Parts)
+            {
+                total += part.Inline?.Length ?? 0;
+            }
+        }
+        return total;
     }
 
     /// <summary>The meet of every reader's since, or null with no readers.</summary>

@@ -69,7 +69,15 @@ public sealed class WriteHandle
         }
         Consolidation.ConsolidateInPlace(batchUpdates);
 
-        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteAsync(_context, Shard, WriterId, batchUpdates, cancellationToken);
+        // A small batch travels inline in the state (one Consensus write, no Blob write) while the state's inline
+        // bytes, as last seen, are under budget; compaction later moves inline data to Blob. The budget is checked
+        // against the cached state, so concurrent writers can overshoot it by a batch each: a soft bound.
+        int inlineBytesMax = _context.Config.InlinePartBytesMax;
+        if (_machine.Cached is ShardState cachedState && cachedState.InlineBytes() >= _context.Config.InlineStateBytesMax)
+        {
+            inlineBytesMax = 0;
+        }
+        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteAsync(_context, Shard, WriterId, batchUpdates, cancellationToken, inlineBytesMax);
         if (!parts.IsOk)
         {
             return parts.Error!;
@@ -100,10 +108,7 @@ public sealed class WriteHandle
         if (decision.Status == AppendStatus.UpperMismatch)
         {
             // Definitely not written by this call (a committed earlier attempt would have matched the token).
-            foreach (PartRef part in parts.Value)
-            {
-                await PartStore.DeleteAsync(_context, part.Key, cancellationToken);
-            }
+            await PartStore.DeleteAllAsync(_context, parts.Value, cancellationToken);
         }
         var result = new AppendResult(decision.Status, decision.CurrentUpper, applied.Value.State.SeqNo, decision.Merges);
         if (decision.Status == AppendStatus.Appended && _context.Config.InlineMaintenance)

@@ -7,6 +7,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Kernel.Sim;
 using Kernel.Sim.Scenarios;
+using Kernel.Tests.Bench.EndToEnd;
 
 namespace Kernel.Tests.Bench;
 
@@ -14,7 +15,9 @@ namespace Kernel.Tests.Bench;
 /// <c>dotnet run -c Release --project tests/bench -- [BenchmarkDotNet args]</c> runs the BenchmarkDotNet suites;
 /// <c>-- sim-throughput [seeds]</c> runs each example scenario over a seed range and prints steps per second,
 /// seeds per minute and the simulated-to-wall time ratio; <c>-- persist [--quick] [--no-postgres]</c> runs the
-/// persist commit-path benchmarks next to their physical floors (<see cref="PersistBenchmarks"/>).
+/// persist commit-path benchmarks next to their physical floors (<see cref="PersistBenchmarks"/>);
+/// <c>-- e2e-latency [--quick] [--rows N] [--groups G] [--updates U]</c> measures write-to-visible latency on the
+/// real <c>kernel start</c> process next to PostgreSQL 15 (<see cref="EndToEndLatencyBenchmark"/>).
 /// </summary>
 public static class Program
 {
@@ -23,6 +26,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "persist")
         {
             return PersistBenchmarks.Run(args[1..]);
+        }
+        if (args.Length > 0 && args[0] == "e2e-latency")
+        {
+            return EndToEndLatencyBenchmark.Run(args[1..]);
         }
         if (args.Length > 0 && args[0] == "sim-throughput")
         {

@@ -135,6 +135,23 @@ public sealed class EncodingTests
     }
 
     [Fact]
+    public void StateCodec_InlinePart_RoundTripsItsBytesAndIsNoBlobReference()
+    {
+        ShardState state = SampleState(batches: 2);
+
+        ShardState decoded = StateCodec.Default.Decode("state", StateCodec.Default.Encode(state), out string error)!;
+
+        Assert.Empty(error);
+        PartRef inline = decoded.Batches[1].Parts[1];
+        Assert.True(inline.IsInline);
+        Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6, 1 }, inline.Inline);
+        Assert.False(decoded.Batches[1].Parts[0].IsInline);
+        Assert.Equal(14, decoded.InlineBytes());
+        Assert.DoesNotContain("s/p/w/1b", decoded.ReferencedBlobKeys());
+        Assert.Contains("s/p/w/1", decoded.ReferencedBlobKeys());
+    }
+
+    [Fact]
     public void StateCodec_LargeStateIsCompressedAndRoundTrips()
     {
         ShardState state = SampleState(batches: 400);
@@ -202,7 +219,7 @@ public sealed class EncodingTests
         {
             list = list.Add(new HollowBatch(
                 new BatchDescription(Frontier.At((ulong)i * 10), Frontier.At((ulong)(i + 1) * 10), Frontier.At(0)),
-                [new PartRef($"s/p/w/{i}", 100 + i, 5 + i), new PartRef($"s/p/w/{i}b", 7, 1)]));
+                [new PartRef($"s/p/w/{i}", 100 + i, 5 + i), new PartRef($"s/p/w/{i}b", 7, 1) { Inline = [1, 2, 3, 4, 5, 6, (byte)i] }]));
         }
         return state with
         {

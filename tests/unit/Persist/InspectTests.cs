@@ -32,7 +32,8 @@ namespace Kernel.Tests.Unit.Persist;
 public sealed class InspectTests : IDisposable
 {
     /// <summary>No compaction or maintenance, so the batches are exactly the appends.</summary>
-    private static readonly PersistConfig s_plain = new() { InlineMaintenance = false, CompactionEnabled = false };
+    /// <summary>Every part in Blob (no inline parts), so that inspection's blob cross-check has parts to count.</summary>
+    private static readonly PersistConfig s_plain = new() { InlineMaintenance = false, CompactionEnabled = false, InlinePartBytesMax = 0 };
 
     private readonly string _root = ProductionNodeHarness.NewTempDirectory();
 

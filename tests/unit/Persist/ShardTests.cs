@@ -33,7 +33,7 @@ public sealed class ShardTests
     [Fact]
     public async Task CompareAndAppend_TwoWritersOnTheSameLower_ExactlyOneWins()
     {
-        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient(inlineParts: false);
         ShardId shard = NewShard();
         WriteHandle a = (await client.OpenWriterAsync(shard, "a")).Unwrap();
         WriteHandle b = (await client.OpenWriterAsync(shard, "b")).Unwrap();
@@ -57,7 +57,7 @@ public sealed class ShardTests
     [Fact]
     public async Task CompareAndAppend_ExpiredWriter_ReportsHandleExpiredAndKeepsParts()
     {
-        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient(inlineParts: false);
         ShardId shard = NewShard();
         WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
         Assert.True((await writer.ExpireAsync()).IsOk);
@@ -205,7 +205,7 @@ public sealed class ShardTests
     [Fact]
     public async Task CorruptTruncatedOrMissingPart_IsAnErrorNamingTheKey_NeverData()
     {
-        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient(inlineParts: false);
         ShardId shard = NewShard();
         WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
         (await writer.CompareAndAppendAsync([U(1, 0), U(2, 0)], Frontier.At(0), Frontier.At(1))).Unwrap();
@@ -454,11 +454,87 @@ public sealed class ShardTests
         return result;
     }
 
-    private static (PersistClient Client, MemoryBlob Blob, MemoryConsensus Consensus) MemoryClient(ulong seed = 1)
+    [Fact]
+    public async Task CompareAndAppend_SmallBatch_IsInlineInTheStateAndWritesNoBlob()
+    {
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+
+        (await writer.CompareAndAppendAsync([U(1, 0), U(2, 0)], Frontier.At(0), Frontier.At(1))).Unwrap();
+
+        ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
+        PartRef part = Assert.Single(Assert.Single(state.Batches).Parts);
+        Assert.True(part.IsInline);
+        Assert.Equal(part.EncodedSizeBytes, part.Inline!.Length);
+        Assert.Empty((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
+        Assert.DoesNotContain(part.Key, state.ReferencedBlobKeys());
+        Assert.Equal(Consolidation.AccumulateAt([U(1, 0), U(2, 0)], 0), await SnapshotAsync(client, shard, 0));
+    }
+
+    [Fact]
+    public async Task CompareAndAppend_LargeBatchOrFullInlineBudget_GoesToBlob()
+    {
+        var blob = new MemoryBlob();
+        var config = s_small with { InlinePartBytesMax = 256, InlineStateBytesMax = 300, CompactionEnabled = false, PartUpdatesMax = 1000 };
+        var client = new PersistClient(blob, new MemoryConsensus(), new TestClock(), new SeededRandom(1), config);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        var large = new List<Update>();
+        for (int i = 0; i < 200; i++)
+        {
+            large.Add(U(i, 0));
+        }
+
+        (await writer.CompareAndAppendAsync(large, Frontier.At(0), Frontier.At(1))).Unwrap();
+        for (ulong t = 1; t < 12; t++)
+        {
+            (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+        }
+
+        ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
+        Assert.False(state.Batches[0].Parts[0].IsInline);
+        Assert.True(state.Batches[1].Parts[0].IsInline);
+        // The budget stops inline writes once the state carries 300 bytes of them (a soft bound: one batch over at most).
+        Assert.Contains(state.Batches, batch => batch.Description.Lower != Frontier.At(0) && !batch.Parts[0].IsInline);
+        Assert.True(state.InlineBytes() <= 300 + 256, $"{state.InlineBytes()} inline bytes");
+        List<Update> expected = [.. large];
+        for (ulong t = 1; t < 12; t++)
+        {
+            expected.Add(U((int)t, t));
+        }
+        Assert.Equal(Consolidation.AccumulateAt(expected, 11), await SnapshotAsync(client, shard, 11));
+    }
+
+    [Fact]
+    public async Task Compaction_OfInlineBatches_MovesThemToBlob()
+    {
+        var blob = new MemoryBlob();
+        var client = new PersistClient(blob, new MemoryConsensus(), new TestClock(), new SeededRandom(1), s_small with { InlineStateBytesMax = 1 << 20 });
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        var expected = new List<Update>();
+        for (ulong t = 0; t < 40; t++)
+        {
+            (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+            expected.Add(U((int)t, t));
+        }
+
+        ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
+        // Compaction merged the early batches into Blob parts; only the newest few can still be inline.
+        Assert.True(state.Batches.Count < 40, $"{state.Batches.Count} batches");
+        Assert.False(state.Batches[0].Parts[0].IsInline);
+        Assert.NotEmpty((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
+        Assert.Equal(Consolidation.AccumulateAt(expected, 39), await SnapshotAsync(client, shard, 39));
+    }
+
+    /// <summary>A client on memory backends; with <paramref name="inlineParts"/> false every part goes to Blob, for tests about parts in Blob.</summary>
+    private static (PersistClient Client, MemoryBlob Blob, MemoryConsensus Consensus) MemoryClient(ulong seed = 1, bool inlineParts = true)
     {
         var blob = new MemoryBlob();
         var consensus = new MemoryConsensus();
-        return (new PersistClient(blob, consensus, new TestClock(), new SeededRandom(seed), s_small), blob, consensus);
+        PersistConfig config = inlineParts ? s_small : s_small with { InlinePartBytesMax = 0 };
+        return (new PersistClient(blob, consensus, new TestClock(), new SeededRandom(seed), config), blob, consensus);
     }
 
     private static ShardId NewShard() => new("s" + new string('1', 32));
