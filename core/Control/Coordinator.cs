@@ -82,8 +82,15 @@ public sealed class Coordinator
                     break;
                 }
                 case CatalogItemKind.MaterializedView:
+                {
+                    string? error = await Storage.HoldSinceAsync(new ShardId(entry.ShardId!));
+                    if (error is not null)
+                    {
+                        return error;
+                    }
                     CreateMaterializedViewDataflow(item, ((CreateMaterializedViewPlan)planned.Plan).Expr, entry.ShardId!, Storage.Oracle.ReadTs);
                     break;
+                }
                 case CatalogItemKind.Index:
                     CreateIndexDataflow(item, Storage.Oracle.ReadTs);
                     break;

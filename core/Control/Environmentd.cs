@@ -35,9 +35,6 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
 {
     public const int PgWirePortDefault = 6875;
 
-    /// <summary>How much history behind the read timestamp long-lived collections keep readable.</summary>
-    public const ulong ReadHistoryMs = 1_000;
-
     /// <summary>Set once the node serves clients; for hosts and tests.</summary>
     public Coordinator? Coordinator { get; private set; }
 
@@ -102,9 +99,9 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
             }
             // Read policy: keep one second of history readable behind the read timestamp, so reads that picked
             // their time a moment ago still find it; everything older may be compacted.
-            if (oracle.ReadTs > ReadHistoryMs)
+            if (oracle.ReadTs > StorageController.ReadHistoryMs)
             {
-                compute.ApplyReadPolicy(oracle.ReadTs - ReadHistoryMs);
+                compute.ApplyReadPolicy(oracle.ReadTs - StorageController.ReadHistoryMs);
             }
             try
             {

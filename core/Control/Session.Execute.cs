@@ -353,6 +353,11 @@ public sealed partial class Session
         ulong asOf = ReadTimestamp();
         if (plan is CreateMaterializedViewPlan mv)
         {
+            string? held = await _coordinator.Storage.HoldSinceAsync(new Kernel.Persist.Shard.ShardId(shard!));
+            if (held is not null)
+            {
+                return new PgError("XX000", held);
+            }
             _coordinator.CreateMaterializedViewDataflow(item, mv.Expr, shard!, asOf);
         }
         else if (kind == CatalogEntryKind.Index)
@@ -392,8 +397,12 @@ public sealed partial class Session
             {
                 case CatalogItemKind.Table:
                     _coordinator.Storage.DropTable(id);
+                    _coordinator.Storage.ReleaseSince(new Kernel.Persist.Shard.ShardId(_coordinator.Catalog.ShardOf(id)!));
                     break;
                 case CatalogItemKind.MaterializedView:
+                    _coordinator.Storage.ReleaseSince(new Kernel.Persist.Shard.ShardId(_coordinator.Catalog.ShardOf(id)!));
+                    _coordinator.Compute.AllowCompaction(id, Frontier.Empty);
+                    break;
                 case CatalogItemKind.Index:
                     _coordinator.Compute.AllowCompaction(id, Frontier.Empty);
                     break;

@@ -34,11 +34,16 @@ public sealed class StorageController
 {
     public const long TickMs = 1_000;
 
+    /// <summary>How much history behind the read timestamp every held shard keeps readable.</summary>
+    public const ulong ReadHistoryMs = 1_000;
+
     private readonly PersistClient _persist;
     private readonly TimestampOracle _oracle;
     private readonly IClock _clock;
     private readonly SortedDictionary<GlobalId, TableShard> _tables = [];
     private readonly Queue<PendingItem> _pending = new();
+    private readonly SortedDictionary<string, SinceHandle> _holds = new(StringComparer.Ordinal);
+    private long _holdsDowngradedNanos;
     private CancellationTokenSource? _wake; // cancels the commit loop's sleep; set only while it sleeps
 
     public StorageController(PersistClient persist, TimestampOracle oracle, IClock clock)
@@ -71,7 +76,49 @@ public sealed class StorageController
             return $"reading the upper of table {id}: {upper.Error}";
         }
         _tables[id] = new TableShard(id, shard, writer.Value!) { Upper = upper.Value! };
+        return await HoldSinceAsync(shard);
+    }
+
+    /// <summary>
+    /// Holds back the since of <paramref name="shard"/> (a table or a materialized view) with a critical since handle, so
+    /// that it never passes a time this environmentd may still read at or build a dataflow from: the hold follows the
+    /// read timestamp at a lag of <see cref="ReadHistoryMs"/>. Without it, the replica's own readers could let the since
+    /// race past the read timestamp between choosing a time and registering a reader.
+    /// </summary>
+    public async Task<string?> HoldSinceAsync(ShardId shard)
+    {
+        if (_holds.ContainsKey(shard.Value))
+        {
+            return null;
+        }
+        PersistResult<SinceHandle> hold = await _persist.OpenCriticalSinceAsync(shard, "environmentd", 0, "read holds");
+        if (!hold.IsOk)
+        {
+            return $"holding the since of {shard}: {hold.Error}";
+        }
+        _holds[shard.Value] = hold.Value!;
         return null;
+    }
+
+    /// <summary>Releases the hold on a dropped shard's since.</summary>
+    public void ReleaseSince(ShardId shard) => _holds.Remove(shard.Value);
+
+    /// <summary>Moves every hold up to the read timestamp minus the history kept readable.</summary>
+    private async Task DowngradeHoldsAsync()
+    {
+        if (_oracle.ReadTs <= ReadHistoryMs)
+        {
+            return;
+        }
+        var target = Frontier.At(_oracle.ReadTs - ReadHistoryMs);
+        foreach (SinceHandle hold in new List<SinceHandle>(_holds.Values))
+        {
+            if (hold.Since < target)
+            {
+                // A failure leaves the since where it was: holding too much is safe, the next tick tries again.
+                await hold.CompareAndDowngradeSinceAsync(hold.Opaque, hold.Opaque, target);
+            }
+        }
     }
 
     /// <summary>Stops writing table <paramref name="id"/> (after DROP TABLE); its shard stays until GC of dropped shards exists.</summary>
@@ -132,6 +179,11 @@ public sealed class StorageController
                 }
             }
             await CommitRoundAsync();
+            if (_clock.MonotonicNanos - _holdsDowngradedNanos >= TickMs * 1_000_000)
+            {
+                _holdsDowngradedNanos = _clock.MonotonicNanos;
+                await DowngradeHoldsAsync();
+            }
         }
         while (_pending.Count > 0)
         {
