@@ -94,7 +94,7 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
         {
             if (catalog.Fenced || oracle.Fenced || storage.Fenced || transport.Fenced)
             {
-                Stop(context, "fenced by a newer environmentd");
+                Stop(context, "fenced by a newer environmentd: " + (catalog.Fenced ? catalog.FenceReason : oracle.Fenced ? "the timestamp oracle moved on" : storage.Fenced ? "a table's upper moved on" : "the replica refused this epoch"));
                 break;
             }
             // Read policy: keep one second of history readable behind the read timestamp, so reads that picked

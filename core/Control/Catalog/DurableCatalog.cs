@@ -6,6 +6,7 @@ using Kernel.Expr;
 using Kernel.Persist;
 using Kernel.Persist.Data;
 using Kernel.Persist.Shard;
+using Kernel.Runtime;
 
 namespace Kernel.Control.Catalog;
 
@@ -54,12 +55,14 @@ public sealed class DurableCatalog
     public static readonly ShardId CatalogShard = new("s" + new string('0', 31) + "1");
 
     private readonly WriteHandle _writer;
+    private readonly IClock _clock;
     private readonly SortedDictionary<GlobalId, CatalogEntry> _entries;
     private ulong _upper;
     private ulong? _durableNextUserId; // the id counter as the shard holds it; null before the first id row
 
-    private DurableCatalog(WriteHandle writer, SortedDictionary<GlobalId, CatalogEntry> entries, ulong epoch, ulong nextUserId, bool idStored, ulong upper)
+    private DurableCatalog(WriteHandle writer, IClock clock, SortedDictionary<GlobalId, CatalogEntry> entries, ulong epoch, ulong nextUserId, bool idStored, ulong upper)
     {
+        _clock = clock;
         _durableNextUserId = idStored ? nextUserId : null;
         _writer = writer;
         _entries = entries;
@@ -75,6 +78,9 @@ public sealed class DurableCatalog
     public ulong NextUserId { get; private set; }
 
     public bool Fenced { get; private set; }
+
+    /// <summary>What showed this process that it was fenced, for its last words.</summary>
+    public string FenceReason { get; private set; } = "";
 
     /// <summary>Every entry, in id order (creation order: an object's dependencies always come first).</summary>
     public IEnumerable<CatalogEntry> Entries => _entries.Values;
@@ -159,7 +165,7 @@ public sealed class DurableCatalog
                 }
                 if (appended.Value!.Committed)
                 {
-                    return (new DurableCatalog(writer.Value!, entries, newEpoch, nextUserId, idStored, upper + 1), "");
+                    return (new DurableCatalog(writer.Value!, persist.Context.Clock, entries, newEpoch, nextUserId, idStored, upper + 1), "");
                 }
             }
             return (null, "the catalog's upper kept moving while opening it: another environmentd is starting at the same time");
@@ -219,6 +225,7 @@ public sealed class DurableCatalog
         {
             // Only this process writes the catalog while it holds the newest epoch: a moved upper means a newer
             // process bumped the epoch.
+            FenceReason = $"catalog append at {time} found the upper at {appended.Value.CurrentUpper} ({appended.Value.Status})";
             Fenced = true;
             return CatalogWriteStatus.Fenced;
         }
@@ -241,10 +248,14 @@ public sealed class DurableCatalog
     /// </summary>
     private async Task<CatalogWriteStatus?> ResolveUncertainAsync(ulong time)
     {
-        // Bounded: a few reads of the upper; if none succeeds the catalog stops accepting writes (Unavailable forever
-        // would be wrong to hide, so the process is treated as fenced and exits; a restart re-reads the catalog).
-        for (int attempt = 0; attempt < 10; attempt++)
+        // Bounded: reads of the upper with backoff for about a minute. If none succeeds, the outcome cannot be known
+        // here: the process stops as if fenced, and a restart re-reads the catalog from persist.
+        for (int attempt = 0; attempt < 60; attempt++)
         {
+            if (attempt > 0)
+            {
+                await _clock.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 << Math.Min(attempt, 7))));
+            }
             PersistResult<Frontier> upper = await _writer.FetchRecentUpperAsync();
             if (upper.IsOk)
             {
@@ -257,10 +268,12 @@ public sealed class DurableCatalog
                 {
                     return null;
                 }
+                FenceReason = $"after an append with an unknown outcome at {time}, the catalog's upper is {now}";
                 Fenced = true;
                 return CatalogWriteStatus.Fenced;
             }
         }
+        FenceReason = $"the catalog's upper could not be read after an append with an unknown outcome at {time}";
         Fenced = true;
         return CatalogWriteStatus.Fenced;
     }
