@@ -69,6 +69,8 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
         using var transport = new ComputeClientTransport(context.Network, context.Clock, context.Random, config.Replica, catalog.Epoch, compute.History);
         compute.Link = new TransportLink(transport);
         compute.OnStatus = status => context.Trace("compute.status", status);
+        compute.SourceSince = storage.HeldSince;
+        storage.HoldFloor = compute.HydratingAsOf;
         var coordinator = new Coordinator(catalog, storage, compute, context.Clock, context.Random);
         context.Spawn("storage-commit", () => storage.RunAsync(stopping));
         context.Spawn("compute-transport", () => transport.RunAsync(stopping));

@@ -52,6 +52,13 @@ public sealed class ComputeController
     /// <summary>The link to the replica; set once before <see cref="RunAsync"/>.</summary>
     public IComputeReplicaLink? Link { get; set; }
 
+    /// <summary>
+    /// Where the controller holds the since of a persist shard (the shard's since is at or below it). A replayed
+    /// dataflow starts no earlier than this for each shard it reads, so a replica rebuilding it never asks for a time
+    /// that has been compacted away.
+    /// </summary>
+    public Func<string, ulong>? SourceSince { get; set; }
+
     /// <summary>Called with each Status the replica sends (environmentd traces them).</summary>
     public Action<string>? OnStatus { get; set; }
 
@@ -68,6 +75,10 @@ public sealed class ComputeController
             // compacted that far already), and a subscribe no earlier than just below what it has delivered (the
             // replayed snapshot there is trimmed away as already seen).
             ulong asOf = dataflow.Description.AsOf;
+            foreach (SourceImport source in dataflow.Description.SourceImports)
+            {
+                asOf = Math.Max(asOf, SourceSince?.Invoke(source.ShardId) ?? 0);
+            }
             foreach (SinkExport sink in dataflow.Description.SinkExports)
             {
                 if (_subscribes.TryGetValue(sink.SinkId, out Subscription? subscription) && subscription.Delivered is { IsEmpty: false } delivered && delivered.Time > 0)
@@ -98,6 +109,37 @@ public sealed class ComputeController
         }
         commands.Add(new InitializationComplete());
         return commands;
+    }
+
+    /// <summary>
+    /// The earliest as_of among live dataflows that read <paramref name="shard"/> and have not yet reported output past
+    /// it, or null: the replica may still be about to read the shard there, so its since must not pass it yet.
+    /// </summary>
+    public ulong? HydratingAsOf(string shard)
+    {
+        ulong? floor = null;
+        foreach (DataflowState dataflow in _dataflows)
+        {
+            bool reads = false;
+            foreach (SourceImport source in dataflow.Description.SourceImports)
+            {
+                reads |= source.ShardId == shard;
+            }
+            if (!reads)
+            {
+                continue;
+            }
+            bool hydrated = true;
+            foreach (GlobalId export in dataflow.Description.ExportIds)
+            {
+                hydrated &= _collections.TryGetValue(export, out CollectionState? collection) && !collection.WriteFrontier.LessEqual(dataflow.Description.AsOf);
+            }
+            if (!hydrated)
+            {
+                floor = Math.Min(floor ?? ulong.MaxValue, dataflow.Description.AsOf);
+            }
+        }
+        return floor;
     }
 
     /// <summary>Allows the replica to write materialized views (after this environmentd became the leader).</summary>

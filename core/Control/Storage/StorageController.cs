@@ -43,6 +43,7 @@ public sealed class StorageController
     private readonly SortedDictionary<GlobalId, TableShard> _tables = [];
     private readonly Queue<PendingItem> _pending = new();
     private readonly SortedDictionary<string, SinceHandle> _holds = new(StringComparer.Ordinal);
+    private readonly SortedSet<string> _pendingHolds = new(StringComparer.Ordinal); // holds to retry on the next tick
     private long _holdsDowngradedNanos;
     private CancellationTokenSource? _wake; // cancels the commit loop's sleep; set only while it sleeps
 
@@ -54,6 +55,12 @@ public sealed class StorageController
     }
 
     public TimestampOracle Oracle => _oracle;
+
+    /// <summary>
+    /// A time a shard's since must not pass yet even if the read timestamp has moved on (the as_of of a dataflow that is
+    /// still starting to read it), or null. Set by environmentd from the compute controller.
+    /// </summary>
+    public Func<string, ulong?>? HoldFloor { get; set; }
 
     /// <summary>Set when a commit found that another process took over the tables: this process must stop.</summary>
     public bool Fenced { get; private set; }
@@ -91,28 +98,57 @@ public sealed class StorageController
         {
             return null;
         }
-        PersistResult<SinceHandle> hold = await _persist.OpenCriticalSinceAsync(shard, "environmentd", 0, "read holds");
-        if (!hold.IsOk)
+        // Bounded: a few attempts now; after that the hold is retried on every tick until it is in place.
+        for (int attempt = 0; attempt < 5; attempt++)
         {
-            return $"holding the since of {shard}: {hold.Error}";
+            PersistResult<SinceHandle> hold = await _persist.OpenCriticalSinceAsync(shard, "environmentd", 0, "read holds");
+            if (hold.IsOk)
+            {
+                _holds[shard.Value] = hold.Value!;
+                _pendingHolds.Remove(shard.Value);
+                return null;
+            }
+            await _persist.Context.BackoffAsync(attempt);
         }
-        _holds[shard.Value] = hold.Value!;
+        _pendingHolds.Add(shard.Value);
         return null;
     }
 
+    /// <summary>Where this controller's hold on <paramref name="shard"/> stands: the shard's since is at or below it (0 when not held).</summary>
+    public ulong HeldSince(string shard) =>
+        _holds.TryGetValue(shard, out SinceHandle? hold) && !hold.Since.IsEmpty ? hold.Since.Time : 0;
+
     /// <summary>Releases the hold on a dropped shard's since.</summary>
-    public void ReleaseSince(ShardId shard) => _holds.Remove(shard.Value);
+    public void ReleaseSince(ShardId shard)
+    {
+        _holds.Remove(shard.Value);
+        _pendingHolds.Remove(shard.Value);
+    }
 
     /// <summary>Moves every hold up to the read timestamp minus the history kept readable.</summary>
     private async Task DowngradeHoldsAsync()
     {
+        foreach (string pending in new List<string>(_pendingHolds))
+        {
+            PersistResult<SinceHandle> hold = await _persist.OpenCriticalSinceAsync(new ShardId(pending), "environmentd", 0, "read holds");
+            if (hold.IsOk)
+            {
+                _holds[pending] = hold.Value!;
+                _pendingHolds.Remove(pending);
+            }
+        }
         if (_oracle.ReadTs <= ReadHistoryMs)
         {
             return;
         }
-        var target = Frontier.At(_oracle.ReadTs - ReadHistoryMs);
-        foreach (SinceHandle hold in new List<SinceHandle>(_holds.Values))
+        foreach ((string shard, SinceHandle hold) in new List<KeyValuePair<string, SinceHandle>>(_holds))
         {
+            ulong time = _oracle.ReadTs - ReadHistoryMs;
+            if (HoldFloor?.Invoke(shard) is ulong floor)
+            {
+                time = Math.Min(time, floor);
+            }
+            var target = Frontier.At(time);
             if (hold.Since < target)
             {
                 // A failure leaves the since where it was: holding too much is safe, the next tick tries again.
