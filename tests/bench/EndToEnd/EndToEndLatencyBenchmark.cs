@@ -53,7 +53,16 @@ public static class EndToEndLatencyBenchmark
                 "[--rows-per-insert R] [--load-connections C] [--budget-seconds S] [--index-t] [--kernel-cli PATH/Kernel.Cli.dll] [--no-postgres]");
             return 2;
         }
-        return RunAsync(settings).GetAwaiter().GetResult();
+        try
+        {
+            return RunAsync(settings).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or IOException)
+        {
+            // The kernel's last output has been printed where it matters; a failed run is an exit code, not a crash.
+            Console.Error.WriteLine($"e2e-latency failed: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
     }
 
     private static Settings? Parse(IReadOnlyList<string> args, out string? error)
@@ -508,6 +517,8 @@ public static class EndToEndLatencyBenchmark
     private static async Task<int> CheckViewAsync(NpgsqlConnection connection, long[] sums, long[] counts)
     {
         await using NpgsqlCommand command = Command(connection, "SELECT k, c, s FROM mv");
+        // A view that never becomes readable must fail the run, not stall it for the connection's long load timeout.
+        command.CommandTimeout = 180;
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
         var seen = new bool[sums.Length];
         int rows = 0;
