@@ -89,7 +89,8 @@ internal static class StartCommand
             Console.Error.WriteLine($"error: {persistRoot} does not exist; start environmentd on this data directory first");
             return 2;
         }
-        using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes-clusterd") });
+        using var logFile = new StreamWriter(Path.Join(root, "clusterd.log"), append: true) { AutoFlush = true };
+        using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes-clusterd"), Log = TextWriter.Synchronized(logFile) });
         host.Start("clusterd", () => new Clusterd(new ClusterdConfig(
             controllerPort, (context, _, _, notifier) => OpenPersist(persistRoot, context, notifier), new Endpoint("127.0.0.1", pubsubPort))));
         using var stop = new ManualResetEventSlim();
@@ -134,7 +135,9 @@ internal static class StartCommand
         string blobUri = "file://" + Path.Join(persistRoot, "blob");
         string consensusUri = "file://" + Path.Join(persistRoot, "consensus");
 
-        using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes") });
+        // The nodes' traces (start, ready, replica status reports, failures) go to a log file in the data directory.
+        using var logFile = new StreamWriter(Path.Join(root, "kernel.log"), append: true) { AutoFlush = true };
+        using var host = new ProductionHost(new ProductionHostOptions { RootDirectory = Path.Join(root, "nodes"), Log = TextWriter.Synchronized(logFile) });
         Process? clusterdProcess = null;
         if (separateClusterd)
         {
@@ -170,7 +173,7 @@ internal static class StartCommand
         Task<NodeOutcome> environmentdExit = host.WaitForExitAsync("environmentd");
         environmentdExit.ContinueWith(_ => stop.Set(), TaskScheduler.Default);
 
-        Console.WriteLine($"Kernel is starting with data in {root}");
+        Console.WriteLine($"Kernel is starting with data in {root} (log: {Path.Join(root, "kernel.log")})");
         Console.WriteLine($"Connect with: psql postgres://materialize@127.0.0.1:{port}/materialize");
         Console.WriteLine("Press Ctrl-C to stop.");
         stop.Wait();
