@@ -23,8 +23,9 @@ namespace Kernel.Control;
 /// </summary>
 /// <remarks>
 /// Reads are strict serializable: each one happens at the oracle's read timestamp when it starts, which covers
-/// every write acknowledged before, and waits for its inputs to be complete there. DDL is serialized by the node
-/// loop (each statement's catalog transaction commits before the next one plans). Owned by the environmentd loop.
+/// every write acknowledged before, and waits for its inputs to be complete there. DDL is serialized by
+/// <see cref="DdlLock"/> (found by the simulator: two sessions' catalog appends raced, and the loser took itself for
+/// fenced). Owned by the environmentd loop.
 /// </remarks>
 public sealed class Coordinator
 {
@@ -41,6 +42,12 @@ public sealed class Coordinator
     }
 
     public DurableCatalog Durable { get; }
+
+    /// <summary>
+    /// Serializes catalog changes: a DDL statement checks names, commits its catalog transaction and applies it while
+    /// holding this, so two sessions never both see a name as free, and catalog appends never race each other.
+    /// </summary>
+    internal AsyncLock DdlLock { get; } = new();
 
     public IClock Clock { get; }
 

@@ -46,15 +46,30 @@ public sealed partial class Session
             case ReadThenWritePlan write:
                 return await ReadThenWriteAsync(write, sink, cancellationToken);
             case CreateTablePlan table:
+            {
+                using IDisposable ddl = await _coordinator.DdlLock.AcquireAsync();
                 return await CreateTableAsync(table, statement, sink);
+            }
             case CreateViewPlan view:
+            {
+                using IDisposable ddl = await _coordinator.DdlLock.AcquireAsync();
                 return await CreateObjectAsync(view.Name, view.IfNotExists, view.OrReplace, view.CreateSql, plan, CatalogEntryKind.View, "CREATE VIEW", sink);
+            }
             case CreateMaterializedViewPlan mv:
+            {
+                using IDisposable ddl = await _coordinator.DdlLock.AcquireAsync();
                 return await CreateObjectAsync(mv.Name, mv.IfNotExists, mv.OrReplace, mv.CreateSql, plan, CatalogEntryKind.MaterializedView, "CREATE MATERIALIZED VIEW", sink);
+            }
             case CreateIndexPlan index:
+            {
+                using IDisposable ddl = await _coordinator.DdlLock.AcquireAsync();
                 return await CreateObjectAsync(index.Name, index.IfNotExists, false, SqlPrinter.Print(statement), plan, CatalogEntryKind.Index, "CREATE INDEX", sink);
+            }
             case DropPlan drop:
+            {
+                using IDisposable ddl = await _coordinator.DdlLock.AcquireAsync();
                 return await DropAsync(drop, sink);
+            }
             case ShowObjectsPlan show:
             {
                 if (describe)
