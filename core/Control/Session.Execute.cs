@@ -365,7 +365,9 @@ public sealed partial class Session
             return error;
         }
         _coordinator.Catalog.Add(item, shard, createSql);
-        ulong asOf = ReadTimestamp();
+        // The as_of is read right before the dataflow is created, with no await in between: the read holds follow the
+        // read timestamp, so a time taken before an await may be compacted away by the time the dataflow starts
+        // (found by the simulator, seed 2: the hold on the view's shard took a second to place during an outage).
         if (plan is CreateMaterializedViewPlan mv)
         {
             string? held = await _coordinator.Storage.HoldSinceAsync(new Kernel.Persist.Shard.ShardId(shard!));
@@ -373,11 +375,11 @@ public sealed partial class Session
             {
                 return new PgError("XX000", held);
             }
-            _coordinator.CreateMaterializedViewDataflow(item, mv.Expr, shard!, asOf);
+            _coordinator.CreateMaterializedViewDataflow(item, mv.Expr, shard!, ReadTimestamp());
         }
         else if (kind == CatalogEntryKind.Index)
         {
-            _coordinator.CreateIndexDataflow(item, asOf);
+            _coordinator.CreateIndexDataflow(item, ReadTimestamp());
         }
         sink.CommandComplete(tag);
         return null;
