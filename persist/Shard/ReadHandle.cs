@@ -37,8 +37,15 @@ public sealed class ReadHandle
     /// The shard's contents at <paramref name="asOf"/>: every update at a time up to it, moved to it, consolidated
     /// (sorted by row). Errors: <see cref="PersistErrorKind.AsOfNotYetAvailable"/> when <paramref name="asOf"/> is
     /// at or beyond the upper (wait with <see cref="WaitForUpperPastAsync"/>), and
-    /// <see cref="PersistErrorKind.AsOfCompactedAway"/> when it is before the since.
+    /// <see cref="PersistErrorKind.AsOfCompactedAway"/> when it is before the since, unless it is the last complete
+    /// time (upper − 1).
     /// </summary>
+    /// <remarks>
+    /// The last complete time stays readable when the since has moved past it (a reader may hold the since ahead of a
+    /// lagging writer): every update below the upper is already written, so the contents there are the accumulation
+    /// of every update the shard holds, whatever times compaction advanced them to. A materialized view's sink relies
+    /// on this to rebuild its correction after a restart.
+    /// </remarks>
     public async Task<PersistResult<List<Update>>> SnapshotAsync(ulong asOf, CancellationToken cancellationToken = default)
     {
         PersistResult<ShardState> fetched = await FetchCheckedAsync(cancellationToken);
@@ -54,7 +61,8 @@ public sealed class ReadHandle
                 Upper = state.Upper,
             };
         }
-        if (!state.Since.LessEqual(asOf))
+        bool lastComplete = !state.Upper.IsEmpty && state.Upper.Time == asOf + 1;
+        if (!state.Since.LessEqual(asOf) && !lastComplete)
         {
             return new PersistError(PersistErrorKind.AsOfCompactedAway, $"{Shard}: as of {asOf} has been compacted away: the since is {state.Since}")
             {
@@ -69,7 +77,8 @@ public sealed class ReadHandle
                 batches.Add(batch);
             }
         }
-        PersistResult<List<Update>> updates = await PartStore.FetchBatchesAsync(_context, batches, update => update.Time <= asOf, cancellationToken);
+        PersistResult<List<Update>> updates = await PartStore.FetchBatchesAsync(
+            _context, batches, update => lastComplete || update.Time <= asOf, cancellationToken);
         if (!updates.IsOk)
         {
             return await ExplainMissingAsync(updates.Error!, cancellationToken);

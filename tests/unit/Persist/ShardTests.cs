@@ -185,6 +185,23 @@ public sealed class ShardTests
     }
 
     [Fact]
+    public async Task Snapshot_SinceBeyondUpper_LastCompleteTimeStaysReadable()
+    {
+        (PersistClient client, _, _) = MemoryClient();
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "r")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 2), U(2, 3)], Frontier.At(0), Frontier.At(5))).Unwrap();
+        (await writer.CompareAndAppendAsync([U(2, 7, -1), U(3, 8)], Frontier.At(5), Frontier.At(10))).Unwrap();
+        (await reader.DowngradeSinceAsync(Frontier.At(20))).Unwrap();
+
+        PersistError compacted = (await reader.SnapshotAsync(8)).Error!;
+
+        Assert.Equal(PersistErrorKind.AsOfCompactedAway, compacted.Kind);
+        Assert.Equal([U(1, 9), U(3, 9)], (await reader.SnapshotAsync(9)).Unwrap());
+    }
+
+    [Fact]
     public async Task CriticalSince_StaleHolder_IsFenced()
     {
         (PersistClient client, _, _) = MemoryClient();
