@@ -50,8 +50,9 @@ public static class SimRunner
     public static RunResult Run(ScenarioEntry entry, RunSpec spec)
     {
         SimScenario scenario = entry.Create();
-        // The seed is mixed with the scenario's name so that seed 7 of two scenarios are unrelated runs.
-        ulong seed = StableHash.Mix(StableHash.Add(StableHash.Of(scenario.Name), spec.Seed));
+        // The seed is mixed with the scenario's name so that seed 7 of two scenarios are unrelated runs (variants of one
+        // scenario share theirs).
+        ulong seed = StableHash.Mix(StableHash.Add(StableHash.Of(scenario.SeedName), spec.Seed));
         var root = new SeededRandom(seed);
         FaultKinds allowed = spec.Faults switch
         {

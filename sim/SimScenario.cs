@@ -21,6 +21,12 @@ public abstract class SimScenario
     /// <summary>A rough step count of a run, used to place PCT's priority-change points.</summary>
     public virtual long ExpectedSteps => 5_000;
 
+    /// <summary>
+    /// The name seeds are mixed with. A variant of a scenario (one setting changed) keeps its base's name here, so that a
+    /// seed means the same faults and schedule choices in both and a failure of one can be replayed in the other.
+    /// </summary>
+    public virtual string SeedName => Name;
+
     /// <summary>True for scenarios with a deliberately planted bug, kept to show the simulator finds it; they are expected to fail.</summary>
     public virtual bool HasPlantedBug => false;
 

@@ -32,12 +32,15 @@ public static class Maintenance
     /// <summary>Runs the pass that <paramref name="state"/>'s seqno calls for, if any; errors are swallowed (it is upkeep).</summary>
     internal static async Task MaybeRunAsync(PersistContext context, ShardMachine machine, ShardState state, CancellationToken cancellationToken)
     {
-        int every = Math.Max(1, context.Config.MaintenanceEverySeqNos);
-        if (context.Config.InlineMaintenance && state.SeqNo % (ulong)every == 0)
+        if (context.Config.InlineMaintenance && IsDue(context, state))
         {
             await RunAsync(context, machine, cancellationToken);
         }
     }
+
+    /// <summary>Whether a write that produced <paramref name="state"/> calls for a maintenance pass.</summary>
+    internal static bool IsDue(PersistContext context, ShardState state) =>
+        state.SeqNo % (ulong)Math.Max(1, context.Config.MaintenanceEverySeqNos) == 0;
 
     public static async Task<PersistResult<MaintenanceReport>> RunAsync(PersistContext context, ShardMachine machine, CancellationToken cancellationToken = default)
     {

@@ -11,6 +11,13 @@ public sealed record PersistConfig
     /// <summary>A writer that has not written or heartbeated for this long may be expired (its idempotency token is then forgotten).</summary>
     public long WriterLeaseDurationMs { get; init; } = 60 * 60 * 1000;
 
+    /// <summary>
+    /// Readers that follow a shard move their since at most this often (<see cref="ReadHandle.MaybeDowngradeSinceAsync"/>,
+    /// Materialize's <c>maybe_downgrade_since</c>), and never less often than a quarter of the lease: each downgrade is
+    /// a Consensus write that races the shard's writers.
+    /// </summary>
+    public long SinceDowngradeIntervalMs { get; init; } = 1000;
+
     /// <summary>Write a full-state rollup to Blob every this many seqnos (Materialize: 128).</summary>
     public int RollupEverySeqNos { get; init; } = 128;
 
@@ -24,6 +31,14 @@ public sealed record PersistConfig
     public bool InlineMaintenance { get; init; } = true;
 
     public bool CompactionEnabled { get; init; } = true;
+
+    /// <summary>
+    /// Whether the upkeep a call generates (compaction, maintenance) runs after the call returns, on the same loop,
+    /// one pass at a time per handle (as Materialize's background compaction does), instead of before: a write's
+    /// acknowledgement then never waits for upkeep. Off by default: the persist simulation with it on
+    /// (scenario persist-background-upkeep, seed 1495) found two appends winning the same interval, not yet explained.
+    /// </summary>
+    public bool UpkeepInBackground { get; init; }
 
     /// <summary>A batch's updates are split into parts of at most this many.</summary>
     public int PartUpdatesMax { get; init; } = 64 * 1024;

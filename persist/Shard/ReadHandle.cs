@@ -15,11 +15,14 @@ public sealed class ReadHandle
 {
     private readonly PersistContext _context;
     private readonly ShardMachine _machine;
+    private readonly Upkeep _upkeep;
+    private long? _lastDowngradeNanos; // when MaybeDowngradeSinceAsync last wrote
 
     internal ReadHandle(PersistContext context, ShardMachine machine, string readerId, Frontier since)
     {
         _context = context;
         _machine = machine;
+        _upkeep = new Upkeep(context, machine);
         ReaderId = readerId;
         Since = since;
     }
@@ -174,9 +177,32 @@ public sealed class ReadHandle
         Since = since;
         if (applied.Value.Changed)
         {
-            await Maintenance.MaybeRunAsync(_context, _machine, applied.Value.State, cancellationToken);
+            await _upkeep.RequestAsync([], applied.Value.State, cancellationToken);
         }
         return since;
+    }
+
+    /// <summary>
+    /// <see cref="DowngradeSinceAsync"/> (a heartbeat when <paramref name="newSince"/> is not ahead of the since), at most
+    /// once per <see cref="PersistConfig.SinceDowngradeIntervalMs"/>; calls in between change nothing and return the
+    /// since as it stands. Holding the since back longer than asked is always safe, and a reader that follows a busy
+    /// shard would otherwise write the shard's state once per event it reads.
+    /// </summary>
+    public async Task<PersistResult<Frontier>> MaybeDowngradeSinceAsync(Frontier newSince, CancellationToken cancellationToken = default)
+    {
+        long intervalMs = Math.Max(1, Math.Min(_context.Config.SinceDowngradeIntervalMs, _context.Config.ReaderLeaseDurationMs / 4));
+        long now = _context.Clock.MonotonicNanos;
+        if (_lastDowngradeNanos is long last && now - last < intervalMs * 1_000_000)
+        {
+            return Since;
+        }
+        _lastDowngradeNanos = now;
+        if (!newSince.IsEmpty && newSince > Since)
+        {
+            return await DowngradeSinceAsync(newSince, cancellationToken);
+        }
+        PersistResult<bool> renewed = await HeartbeatAsync(cancellationToken);
+        return renewed.IsOk ? Since : renewed.Error!;
     }
 
     /// <summary>Renews the lease and moves the seqno hold up to the newest state seen; an expired reader gets <see cref="PersistErrorKind.HandleExpired"/>.</summary>

@@ -11,12 +11,14 @@ namespace Kernel.Persist.Shard;
 public sealed class SinceHandle
 {
     private readonly ShardMachine _machine;
+    private readonly Upkeep _upkeep;
     private readonly PersistContext _context;
 
     internal SinceHandle(PersistContext context, ShardMachine machine, string readerId, ulong opaque, Frontier since)
     {
         _context = context;
         _machine = machine;
+        _upkeep = new Upkeep(context, machine);
         ReaderId = readerId;
         Opaque = opaque;
         Since = since;
@@ -55,7 +57,7 @@ public sealed class SinceHandle
         }
         if (applied.Value.Changed)
         {
-            await Maintenance.MaybeRunAsync(_context, _machine, applied.Value.State, cancellationToken);
+            await _upkeep.RequestAsync([], applied.Value.State, cancellationToken);
         }
         return outcome;
     }

@@ -23,6 +23,7 @@ public sealed class WriteHandle
     private readonly PersistContext _context;
     private readonly ShardMachine _machine;
     private readonly string _purpose;
+    private readonly Upkeep _upkeep;
 
     internal WriteHandle(PersistContext context, ShardMachine machine, string writerId, string purpose)
     {
@@ -30,6 +31,7 @@ public sealed class WriteHandle
         _machine = machine;
         WriterId = writerId;
         _purpose = purpose;
+        _upkeep = new Upkeep(context, machine);
     }
 
     public ShardId Shard => _machine.Shard;
@@ -50,7 +52,8 @@ public sealed class WriteHandle
     /// then one state transition publishes them with a fresh idempotency token: if Consensus fails
     /// indeterminately the transition is retried, and a retry of a write that did commit is recognised by the
     /// token and reported as <see cref="AppendStatus.AlreadyCommitted"/>. With inline maintenance on, the
-    /// compaction work the append generated is done before this returns.
+    /// compaction work the append generated follows on this handle's loop after it returns (before it returns when
+    /// <see cref="PersistConfig.UpkeepInBackground"/> is off).
     /// </remarks>
     public async Task<PersistResult<AppendResult>> CompareAndAppendAsync(
         IEnumerable<Update> updates, Frontier expectedUpper, Frontier newUpper, CancellationToken cancellationToken = default)
@@ -111,17 +114,10 @@ public sealed class WriteHandle
             await PartStore.DeleteAllAsync(_context, parts.Value, cancellationToken);
         }
         var result = new AppendResult(decision.Status, decision.CurrentUpper, applied.Value.State.SeqNo, decision.Merges);
-        if (decision.Status == AppendStatus.Appended && _context.Config.InlineMaintenance)
+        if (decision.Status == AppendStatus.Appended)
         {
-            if (_context.Config.CompactionEnabled)
-            {
-                foreach (MergeRequest merge in decision.Merges)
-                {
-                    // Compaction is upkeep: a failure here leaves the batches uncompacted, never wrong.
-                    await Compactor.CompactAsync(_context, _machine, merge, cancellationToken);
-                }
-            }
-            await Maintenance.MaybeRunAsync(_context, _machine, applied.Value.State, cancellationToken);
+            // Compaction is upkeep: a failure leaves the batches uncompacted, never wrong.
+            await _upkeep.RequestAsync(decision.Merges, applied.Value.State, cancellationToken);
         }
         return result;
     }

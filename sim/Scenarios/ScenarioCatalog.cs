@@ -15,6 +15,7 @@ public static class ScenarioCatalog
         Entry(() => new EndToEnd.EndToEndScenario()),
         Entry(() => new LockServiceScenario(racy: true)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: true)),
+        Entry(() => new PersistScenario(backgroundUpkeep: true)),
     ];
 
     /// <summary>The name that selects every scenario without a planted bug.</summary>

@@ -173,7 +173,7 @@ public sealed class PersistSink
                     SetDurableUpper(target);
                     if (!target.IsEmpty && target.Time > 0)
                     {
-                        await reader.DowngradeSinceAsync(Frontier.At(target.Time - 1), ct);
+                        await reader.MaybeDowngradeSinceAsync(Frontier.At(target.Time - 1), ct);
                     }
                     if (target.IsEmpty)
                     {

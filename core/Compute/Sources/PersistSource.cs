@@ -123,17 +123,11 @@ public sealed class PersistSource
         {
             target = Frontier.Meet(target, Frontier.At(listenFrontier.Time - 1));
         }
-        if (target.IsEmpty || target > reader.Since)
+        if (!target.IsEmpty)
         {
-            if (target.IsEmpty)
-            {
-                return;
-            }
-            await reader.DowngradeSinceAsync(target, ct);
-        }
-        else
-        {
-            await reader.HeartbeatAsync(ct);
+            // Rate-limited: a source that moved its since after every event would race the table's writer for
+            // every commit.
+            await reader.MaybeDowngradeSinceAsync(target, ct);
         }
     }
 

@@ -19,9 +19,14 @@ public sealed class ShardTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(5);
 
-    /// <summary>Small thresholds, so short tests compact, roll up and collect garbage many times.</summary>
+    /// <summary>
+    /// Small thresholds, so short tests compact, roll up and collect garbage many times. Upkeep runs inline: these tests
+    /// run on the thread pool, not on a node loop, and inspect compaction right after the writes that asked for it
+    /// (background upkeep is exercised by the persist simulation, which has a loop).
+    /// </summary>
     private static readonly PersistConfig s_small = new()
     {
+        UpkeepInBackground = false,
         RollupEverySeqNos = 4,
         MaintenanceEverySeqNos = 3,
         PartUpdatesMax = 7,
