@@ -124,7 +124,10 @@ internal static class StartCommand
         string root = Path.GetFullPath(dataDirectory);
         try
         {
-            Directory.CreateDirectory(Path.Join(root, "persist"));
+            // Both location directories exist from the start, so `kernel persist inspect` works on a fresh data directory
+            // whose batches are all still inline in Consensus (FileBlob would only create its directory on a first write).
+            Directory.CreateDirectory(Path.Join(root, "persist", "blob"));
+            Directory.CreateDirectory(Path.Join(root, "persist", "consensus"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
