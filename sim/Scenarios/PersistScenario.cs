@@ -32,7 +32,7 @@ namespace Kernel.Sim.Scenarios;
 /// The model is resolved at the end: after the faults stop, one final snapshot shows which appends with an
 /// unknown outcome committed; only then are the snapshots taken during the run compared.
 /// </remarks>
-public sealed class PersistScenario(bool backgroundUpkeep = false) : SimScenario
+public sealed class PersistScenario(bool inlineUpkeep = false) : SimScenario
 {
     private const int LocationPort = 2101;
     private const int Writers = 2;
@@ -46,14 +46,12 @@ public sealed class PersistScenario(bool backgroundUpkeep = false) : SimScenario
     private readonly bool[] _writerIdle = new bool[Writers];
     private bool _stopping;
 
-    public override string Name => backgroundUpkeep ? "persist-background-upkeep" : "persist";
-
     /// <summary>
-    /// The background-upkeep variant is an open bug, not part of the examples: with compaction and maintenance running
-    /// after appends on the writer's own loop (<see cref="PersistConfig.UpkeepInBackground"/>), seed 1495 reports two
-    /// writers winning the same interval (both appends at seqno 44). Production keeps upkeep inline until it is found.
+    /// <c>persist</c> runs upkeep as production does, after the calls that ask for it
+    /// (<see cref="PersistConfig.UpkeepInBackground"/>); <c>persist-inline-upkeep</c> runs it before they return. The
+    /// two share seeds, so a seed means the same faults and schedule choices in both.
     /// </summary>
-    public override bool HasPlantedBug => backgroundUpkeep;
+    public override string Name => inlineUpkeep ? "persist-inline-upkeep" : "persist";
 
     public override string SeedName => "persist";
 
@@ -121,7 +119,7 @@ public sealed class PersistScenario(bool backgroundUpkeep = false) : SimScenario
     {
         var blob = new RemoteBlob(new RemoteLocation(context, new Endpoint("blob", LocationPort), s_callTimeout));
         var consensus = new RemoteConsensus(new RemoteLocation(context, new Endpoint("consensus", LocationPort), s_callTimeout));
-        return new PersistClient(blob, consensus, context.Clock, context.Random.Fork("persist"), Config with { UpkeepInBackground = backgroundUpkeep });
+        return new PersistClient(blob, consensus, context.Clock, context.Random.Fork("persist"), Config with { UpkeepInBackground = !inlineUpkeep });
     }
 
     /// <summary>

@@ -12,10 +12,10 @@ public static class ScenarioCatalog
         Entry(() => new LockServiceScenario(racy: false)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: false)),
         Entry(() => new PersistScenario()),
+        Entry(() => new PersistScenario(inlineUpkeep: true)),
         Entry(() => new EndToEnd.EndToEndScenario()),
         Entry(() => new LockServiceScenario(racy: true)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: true)),
-        Entry(() => new PersistScenario(backgroundUpkeep: true)),
     ];
 
     /// <summary>The name that selects every scenario without a planted bug.</summary>

@@ -200,6 +200,49 @@ public sealed class FileConsensusTests
         }
     }
 
+    /// <summary>
+    /// A take of the baton that fails after a truncate deleted this writer's candidate as a loser (the head moved on while
+    /// the take was stalled) must not be answered as committed: neither the take nor the candidate is there, which a
+    /// published-then-truncated write also looks like. Found by the persist simulation (seed 1495), where it let two
+    /// writers win one interval.
+    /// </summary>
+    [Fact]
+    public void FailedTake_CandidateDeletedByTruncate_IsIndeterminateNotCommitted()
+    {
+        var storage = new TestStorage();
+        var consensus = new FileConsensus(storage, new SeededRandom(3), Root);
+        Run(async () =>
+        {
+            Ok(await consensus.CompareAndSetAsync(Key, null, V(1, "v1")));
+            bool injected = false;
+            storage.Faults = (operation, path) =>
+            {
+                if (injected || operation != "rename" || !path.EndsWith("/h.00000000000000000001", StringComparison.Ordinal))
+                {
+                    return FaultAction.None;
+                }
+                injected = true;
+                foreach (string candidate in storage.Paths())
+                {
+                    if (candidate.Contains("/c.00000000000000000001.", StringComparison.Ordinal))
+                    {
+                        // What a concurrent truncate does to a candidate below its cut; TestStorage completes synchronously.
+                        Assert.True(storage.DeleteAsync(candidate).AsTask().GetAwaiter().GetResult().IsOk);
+                    }
+                }
+                return FaultAction.FailBefore;
+            };
+
+            LocationResult<CasOutcome> cas = await consensus.CompareAndSetAsync(Key, 1, V(2, "v2"));
+            storage.Faults = null;
+
+            Assert.True(injected);
+            Assert.False(cas.IsOk, $"answered {(cas.IsOk ? cas.Value : default)} for a take that never happened");
+            Assert.Equal(ErrorKind.Indeterminate, cas.Error!.Kind);
+            Assert.Equal(1UL, Ok(await consensus.HeadAsync(Key))!.SeqNo);
+        });
+    }
+
     [Fact]
     public void CorruptHead_IsADeterminateErrorNamingTheFile()
     {
