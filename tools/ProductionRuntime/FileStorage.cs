@@ -193,7 +193,9 @@ public sealed class FileStorage : IDurableStorage, IDisposable
         {
             return new(failure);
         }
-        return new(DirectorySync.Sync(FullPath(directory), directory));
+        // Off the node's loop, as a file's flush is (see FileStorageFile.FlushAsync).
+        string fullPath = FullPath(directory);
+        return new(Task.Run(() => DirectorySync.Sync(fullPath, directory)));
     }
 
     /// <summary>Closes every open file; later calls, on the storage or its files, return <see cref="IoStatus.Closed"/>.</summary>

@@ -72,16 +72,27 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         {
             return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
         }
+        // fsync waits for the device: it runs on a pool thread so that the node's loop serves other work meanwhile
+        // (another shard's commit, a read, background compaction); the caller's await resumes on its loop.
+        return new(Task.Run(Flush));
+    }
+
+    private IoResult Flush()
+    {
+        if (handle.IsClosed)
+        {
+            return IoResult.Fail(IoStatus.Closed, ClosedMessage);
+        }
         try
         {
             // fsync(2) (F_FULLFSYNC on macOS, FlushFileBuffers on Windows). After a failed fsync the page cache
             // state is unknown (the "fsyncgate" problem): the caller must treat the file as suspect, not retry.
             RandomAccess.FlushToDisk(handle);
-            return new(IoResult.Ok);
+            return IoResult.Ok;
         }
         catch (Exception exception)
         {
-            return new(FileStorage.Classify(exception, $"flush '{Path}'"));
+            return FileStorage.Classify(exception, $"flush '{Path}'");
         }
     }
 
