@@ -259,6 +259,11 @@ public sealed class Coordinator
             adjusted = finishing with { OrderBy = orderBy.MoveToImmutable(), Project = columns.MoveToImmutable() };
             expr = project.Input;
         }
+        expr = IndexedViewOf(expr) ?? expr;
+        if (expr is Filter viewFilter && IndexedViewOf(viewFilter.Input) is Get view)
+        {
+            expr = viewFilter with { Input = view };
+        }
         if (expr is Get get)
         {
             if (FirstIndexOn(get.Id) is not GlobalId whole)
@@ -319,6 +324,28 @@ public sealed class Coordinator
             }
         }
         return false;
+    }
+
+    /// <summary>
+    /// A read of an indexed view: the planner inlines a view's definition where the query names it, so the definition
+    /// object itself stands in the plan (matched by reference: a rewritten plan is not matched, and goes the general
+    /// way). Returned as a <see cref="Get"/> of the view when an index on it is on the cluster, so that the index answers
+    /// (Materialize matches indexed views the same way, by name before inlining); otherwise null.
+    /// </summary>
+    private Get? IndexedViewOf(RelationExpr expr)
+    {
+        if (expr is Get)
+        {
+            return null;
+        }
+        foreach (CatalogItem item in Catalog.Items)
+        {
+            if (item.Kind == CatalogItemKind.View && ReferenceEquals(item.Definition, expr) && FirstIndexOn(item.Id) is not null)
+            {
+                return new Get(item.Id, item.Desc.Type);
+            }
+        }
+        return null;
     }
 
     private static void Conjuncts(ScalarExpr predicate, List<ScalarExpr> into)

@@ -8,16 +8,49 @@ namespace Kernel.Sql.Planning;
 /// <summary>Bottom-up rewrites of scalar and relation expressions, and the column support of scalars.</summary>
 internal static class ExprRewriter
 {
-    /// <summary>Rebuilds <paramref name="expr"/> with <paramref name="leaf"/> applied to each leaf (column, literal, parameter).</summary>
-    public static ScalarExpr RewriteLeaves(ScalarExpr expr, Func<ScalarExpr, ScalarExpr> leaf) => expr switch
+    /// <summary>
+    /// Rebuilds <paramref name="expr"/> with <paramref name="leaf"/> applied to each leaf (column, literal, parameter).
+    /// A node none of whose parts changed is returned as it is (the same object), so a rewrite that changes nothing
+    /// keeps the plan's identity: an inlined view's definition stays recognizable (see the coordinator's indexed views).
+    /// </summary>
+    public static ScalarExpr RewriteLeaves(ScalarExpr expr, Func<ScalarExpr, ScalarExpr> leaf)
     {
-        CallUnary u => u with { Arg = RewriteLeaves(u.Arg, leaf) },
-        CallBinary b => b with { Left = RewriteLeaves(b.Left, leaf), Right = RewriteLeaves(b.Right, leaf) },
-        CallVariadic v => v with { Args = v.Args.SelectArray(a => RewriteLeaves(a, leaf)) },
-        IfThenElse i => i with { Cond = RewriteLeaves(i.Cond, leaf), Then = RewriteLeaves(i.Then, leaf), Else = RewriteLeaves(i.Else, leaf) },
-        Cast c => c with { Arg = RewriteLeaves(c.Arg, leaf) },
-        _ => leaf(expr),
-    };
+        switch (expr)
+        {
+            case CallUnary u:
+            {
+                ScalarExpr arg = RewriteLeaves(u.Arg, leaf);
+                return ReferenceEquals(arg, u.Arg) ? u : u with { Arg = arg };
+            }
+            case CallBinary b:
+            {
+                ScalarExpr left = RewriteLeaves(b.Left, leaf);
+                ScalarExpr right = RewriteLeaves(b.Right, leaf);
+                return ReferenceEquals(left, b.Left) && ReferenceEquals(right, b.Right) ? b : b with { Left = left, Right = right };
+            }
+            case CallVariadic v:
+            {
+                ImmutableArray<ScalarExpr> args = v.Args.SelectArraySame(a => RewriteLeaves(a, leaf));
+                return args == v.Args ? v : v with { Args = args };
+            }
+            case IfThenElse i:
+            {
+                ScalarExpr cond = RewriteLeaves(i.Cond, leaf);
+                ScalarExpr then = RewriteLeaves(i.Then, leaf);
+                ScalarExpr otherwise = RewriteLeaves(i.Else, leaf);
+                return ReferenceEquals(cond, i.Cond) && ReferenceEquals(then, i.Then) && ReferenceEquals(otherwise, i.Else)
+                    ? i
+                    : i with { Cond = cond, Then = then, Else = otherwise };
+            }
+            case Cast c:
+            {
+                ScalarExpr arg = RewriteLeaves(c.Arg, leaf);
+                return ReferenceEquals(arg, c.Arg) ? c : c with { Arg = arg };
+            }
+            default:
+                return leaf(expr);
+        }
+    }
 
     /// <summary>Adds <paramref name="delta"/> to every column reference.</summary>
     public static ScalarExpr Shift(ScalarExpr expr, int delta) =>
@@ -66,25 +99,75 @@ internal static class ExprRewriter
     }
 
     /// <summary>Rebuilds <paramref name="expr"/> with <paramref name="scalar"/> applied to every scalar it holds.</summary>
-    public static RelationExpr RewriteScalars(RelationExpr expr, Func<ScalarExpr, ScalarExpr> scalar) => expr switch
+    /// <remarks>Like <see cref="RewriteLeaves"/>, an unchanged node is returned as it is (the same object).</remarks>
+    public static RelationExpr RewriteScalars(RelationExpr expr, Func<ScalarExpr, ScalarExpr> scalar)
     {
-        Constant or Get => expr,
-        Map m => new Map(RewriteScalars(m.Input, scalar), m.Scalars.SelectArray(scalar)),
-        Filter f => new Filter(RewriteScalars(f.Input, scalar), f.Predicates.SelectArray(scalar)),
-        Project p => new Project(RewriteScalars(p.Input, scalar), p.Outputs),
-        Join j => new Join(RewriteScalars(j.Left, scalar), RewriteScalars(j.Right, scalar), j.LeftKey, j.RightKey),
-        Reduce r => new Reduce(
-            RewriteScalars(r.Input, scalar),
-            r.GroupKey,
-            r.Aggregates.SelectArray(a => a with { Expr = scalar(a.Expr) }),
-            r.Global),
-        Distinct d => new Distinct(RewriteScalars(d.Input, scalar)),
-        Union u => new Union(u.Inputs.SelectArray(i => RewriteScalars(i, scalar))),
-        Negate n => new Negate(RewriteScalars(n.Input, scalar)),
-        Threshold t => new Threshold(RewriteScalars(t.Input, scalar)),
-        TopK k => k with { Input = RewriteScalars(k.Input, scalar) },
-        _ => throw new InvalidOperationException($"unknown relation expression {expr.GetType().Name}"),
-    };
+        switch (expr)
+        {
+            case Constant or Get:
+                return expr;
+            case Map m:
+            {
+                RelationExpr input = RewriteScalars(m.Input, scalar);
+                ImmutableArray<ScalarExpr> scalars = m.Scalars.SelectArraySame(scalar);
+                return ReferenceEquals(input, m.Input) && scalars == m.Scalars ? m : new Map(input, scalars);
+            }
+            case Filter f:
+            {
+                RelationExpr input = RewriteScalars(f.Input, scalar);
+                ImmutableArray<ScalarExpr> predicates = f.Predicates.SelectArraySame(scalar);
+                return ReferenceEquals(input, f.Input) && predicates == f.Predicates ? f : new Filter(input, predicates);
+            }
+            case Project p:
+            {
+                RelationExpr input = RewriteScalars(p.Input, scalar);
+                return ReferenceEquals(input, p.Input) ? p : new Project(input, p.Outputs);
+            }
+            case Join j:
+            {
+                RelationExpr left = RewriteScalars(j.Left, scalar);
+                RelationExpr right = RewriteScalars(j.Right, scalar);
+                return ReferenceEquals(left, j.Left) && ReferenceEquals(right, j.Right) ? j : new Join(left, right, j.LeftKey, j.RightKey);
+            }
+            case Reduce r:
+            {
+                RelationExpr input = RewriteScalars(r.Input, scalar);
+                ImmutableArray<AggregateExpr> aggregates = r.Aggregates.SelectArraySame(a =>
+                {
+                    ScalarExpr rewritten = scalar(a.Expr);
+                    return ReferenceEquals(rewritten, a.Expr) ? a : a with { Expr = rewritten };
+                });
+                return ReferenceEquals(input, r.Input) && aggregates == r.Aggregates ? r : new Reduce(input, r.GroupKey, aggregates, r.Global);
+            }
+            case Distinct d:
+            {
+                RelationExpr input = RewriteScalars(d.Input, scalar);
+                return ReferenceEquals(input, d.Input) ? d : new Distinct(input);
+            }
+            case Union u:
+            {
+                ImmutableArray<RelationExpr> inputs = u.Inputs.SelectArraySame(i => RewriteScalars(i, scalar));
+                return inputs == u.Inputs ? u : new Union(inputs);
+            }
+            case Negate n:
+            {
+                RelationExpr input = RewriteScalars(n.Input, scalar);
+                return ReferenceEquals(input, n.Input) ? n : new Negate(input);
+            }
+            case Threshold t:
+            {
+                RelationExpr input = RewriteScalars(t.Input, scalar);
+                return ReferenceEquals(input, t.Input) ? t : new Threshold(input);
+            }
+            case TopK k:
+            {
+                RelationExpr input = RewriteScalars(k.Input, scalar);
+                return ReferenceEquals(input, k.Input) ? k : k with { Input = input };
+            }
+            default:
+                throw new InvalidOperationException($"unknown relation expression {expr.GetType().Name}");
+        }
+    }
 
     /// <summary>Every <see cref="Get"/> in <paramref name="expr"/>, visited in plan order.</summary>
     public static void CollectGets(RelationExpr expr, List<GlobalId> into)
@@ -139,6 +222,30 @@ internal static class ExprRewriter
 /// <summary>LINQ-free helpers over immutable arrays (the analyzers prefer them to allocation-heavy LINQ chains).</summary>
 internal static class ImmutableArrayHelpers
 {
+    /// <summary>
+    /// <paramref name="items"/> mapped by <paramref name="map"/>; when every item maps to itself (the same object), the
+    /// original array (so <c>==</c> on the result tells whether anything changed).
+    /// </summary>
+    public static ImmutableArray<T> SelectArraySame<T>(this ImmutableArray<T> items, Func<T, T> map)
+        where T : class
+    {
+        ImmutableArray<T>.Builder? changed = null;
+        for (int i = 0; i < items.Length; i++)
+        {
+            T mapped = map(items[i]);
+            if (changed is null && !ReferenceEquals(mapped, items[i]))
+            {
+                changed = ImmutableArray.CreateBuilder<T>(items.Length);
+                for (int j = 0; j < i; j++)
+                {
+                    changed.Add(items[j]);
+                }
+            }
+            changed?.Add(mapped);
+        }
+        return changed is null ? items : changed.MoveToImmutable();
+    }
+
     public static ImmutableArray<TResult> SelectArray<T, TResult>(this ImmutableArray<T> items, Func<T, TResult> map)
     {
         var builder = ImmutableArray.CreateBuilder<TResult>(items.Length);

@@ -252,6 +252,25 @@ public sealed class PlannerTests
         AssertSeq([GlobalId.UserId(1)], Planner.Dependencies(plan.Expr));
     }
 
+    /// <summary>
+    /// Binding parameters rebuilds only what holds a parameter: the inlined view's definition stays the catalog's own
+    /// object, which is how environmentd recognizes a read of an indexed view and lets the index answer it.
+    /// </summary>
+    [Fact]
+    public void BindParameters_KeepsAnInlinedViewDefinitionAsIs()
+    {
+        RelationExpr definition = _catalog.Resolve("tv")!.Definition!;
+        PlanResult result = PlanOf("SELECT v FROM tv WHERE k = $1", SqlType.Unknown);
+        Assert.True(result.IsSuccess, result.ToString());
+
+        var bound = (SelectPlan)Planner.BindParameters(result.Plan!, [Datum.FromInt64(2)]).Plan!;
+
+        Filter filter = Assert.IsType<Filter>(Assert.IsType<Project>(bound.Expr).Input);
+        Assert.Same(definition, filter.Input);
+        Assert.IsType<Literal>(((CallBinary)filter.Predicates[0]).Right);
+        Assert.Equal("b", string.Join("|", Interpreter.Query(bound, _catalog).Select(r => r[0].AsString)));
+    }
+
     [Fact]
     public void SetOperations_UnionExceptIntersect()
     {
