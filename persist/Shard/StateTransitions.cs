@@ -261,6 +261,28 @@ public static class StateTransitions
         return new(report, WithSince(next));
     }
 
+    /// <summary>Whether <paramref name="inputs"/> are still adjacent batches of <paramref name="state"/> (a merge of them could apply).</summary>
+    public static bool MergeInputsPresent(ShardState state, ImmutableArray<HollowBatch> inputs)
+    {
+        if (inputs.IsEmpty || state.IsTombstone)
+        {
+            return false;
+        }
+        int start = state.Batches.FindIndex(batch => batch.SameAs(inputs[0]));
+        if (start < 0 || start + inputs.Length > state.Batches.Count)
+        {
+            return false;
+        }
+        for (int i = 1; i < inputs.Length; i++)
+        {
+            if (!state.Batches[start + i].SameAs(inputs[i]))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /// <summary>
     /// Replaces the merge's inputs by <paramref name="output"/> if they are all still present, adjacent and unchanged.
     /// True also when the output is already there: a retry after an indeterminate error must not mistake its own

@@ -82,6 +82,14 @@ internal sealed class Upkeep
             {
                 if (_merges.TryDequeue(out MergeRequest? merge))
                 {
+                    // Every append while the state is past the merge threshold asks for a merge of the tail, so the
+                    // queue holds overlapping requests: once one applies, the others' inputs are gone. Skip those
+                    // before reading and writing parts for nothing (the cached state is the newest this handle saw;
+                    // a stale one only lets a request through, and the merge itself then checks again).
+                    if (_machine.Cached is ShardState cached && !StateTransitions.MergeInputsPresent(cached, merge.Inputs))
+                    {
+                        continue;
+                    }
                     await Compactor.CompactAsync(_context, _machine, merge, CancellationToken.None);
                 }
                 else if (_maintenanceDue)
