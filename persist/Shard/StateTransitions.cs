@@ -262,25 +262,25 @@ public static class StateTransitions
     }
 
     /// <summary>Whether <paramref name="inputs"/> are still adjacent batches of <paramref name="state"/> (a merge of them could apply).</summary>
-    public static bool MergeInputsPresent(ShardState state, ImmutableArray<HollowBatch> inputs)
+    public static bool MergeInputsPresent(ShardState state, ImmutableArray<HollowBatch> inputs) =>
+        !inputs.IsEmpty && !state.IsTombstone && FindMergeInputs(state, inputs) >= 0;
+
+    /// <summary>Where <paramref name="inputs"/> start among the state's batches, all present, adjacent and unchanged; −1 otherwise.</summary>
+    private static int FindMergeInputs(ShardState state, ImmutableArray<HollowBatch> inputs)
     {
-        if (inputs.IsEmpty || state.IsTombstone)
-        {
-            return false;
-        }
         int start = state.Batches.FindIndex(batch => batch.SameAs(inputs[0]));
         if (start < 0 || start + inputs.Length > state.Batches.Count)
         {
-            return false;
+            return -1;
         }
         for (int i = 1; i < inputs.Length; i++)
         {
             if (!state.Batches[start + i].SameAs(inputs[i]))
             {
-                return false;
+                return -1;
             }
         }
-        return true;
+        return start;
     }
 
     /// <summary>
@@ -298,17 +298,10 @@ public static class StateTransitions
         {
             return Transition<bool>.NoChange(true);
         }
-        int start = state.Batches.FindIndex(batch => batch.SameAs(inputs[0]));
-        if (start < 0 || start + inputs.Length > state.Batches.Count)
+        int start = FindMergeInputs(state, inputs);
+        if (start < 0)
         {
             return Transition<bool>.NoChange(false);
-        }
-        for (int i = 1; i < inputs.Length; i++)
-        {
-            if (!state.Batches[start + i].SameAs(inputs[i]))
-            {
-                return Transition<bool>.NoChange(false);
-            }
         }
         BatchDescription d = output.Description;
         if (d.Lower != inputs[0].Description.Lower || d.Upper != inputs[^1].Description.Upper || d.Since > state.Since)
