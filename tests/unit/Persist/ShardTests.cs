@@ -267,6 +267,30 @@ public sealed class ShardTests
         Assert.Contains("seqno 1", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A reader that follows a shard writes its since at most once per interval; between two writes nothing changes.</summary>
+    [Fact]
+    public async Task MaybeDowngradeSince_WritesAtMostOncePerInterval()
+    {
+        var clock = new TestClock();
+        var client = new PersistClient(new MemoryBlob(), new MemoryConsensus(), clock, new SeededRandom(4), s_small);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "follower")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 0)], Frontier.At(0), Frontier.At(10))).Unwrap();
+
+        Assert.Equal(Frontier.At(2), (await reader.MaybeDowngradeSinceAsync(Frontier.At(2))).Unwrap());
+        ShardState first = (await client.FetchStateAsync(shard)).Unwrap();
+        Assert.Equal(Frontier.At(2), (await reader.MaybeDowngradeSinceAsync(Frontier.At(5))).Unwrap());
+        ShardState unchanged = (await client.FetchStateAsync(shard)).Unwrap();
+        clock.Advance(TimeSpan.FromMilliseconds(s_small.SinceDowngradeIntervalMs));
+        Assert.Equal(Frontier.At(5), (await reader.MaybeDowngradeSinceAsync(Frontier.At(5))).Unwrap());
+        ShardState moved = (await client.FetchStateAsync(shard)).Unwrap();
+
+        Assert.Equal(Frontier.At(2), first.Since);
+        Assert.Equal(first.SeqNo, unchanged.SeqNo);
+        Assert.Equal(Frontier.At(5), moved.Since);
+    }
+
     [Fact]
     public async Task LapsedReader_IsExpiredByMaintenance_AndReleasesTheSince()
     {

@@ -243,6 +243,37 @@ public sealed class FileConsensusTests
         });
     }
 
+    /// <summary>
+    /// A head read first opens the baton it saw last and the next few; when another process moved the head further
+    /// than that, it falls back to listing. Either way it returns the current head.
+    /// </summary>
+    [Fact]
+    public void HeadRead_AfterAnotherProcessWrote_FindsTheCurrentHeadNearOrFar()
+    {
+        var storage = new TestStorage();
+        var reader = new FileConsensus(storage, new SeededRandom(1), Root);
+        var writer = new FileConsensus(storage, new SeededRandom(2), Root);
+        Run(async () =>
+        {
+            Ok(await writer.CompareAndSetAsync(Key, null, V(1, "v1")));
+            Assert.Equal(1UL, Ok(await reader.HeadAsync(Key))!.SeqNo);
+
+            Ok(await writer.CompareAndSetAsync(Key, 1, V(2, "v2")));
+            VersionedData near = Ok(await reader.HeadAsync(Key))!;
+            for (ulong seqno = 3; seqno <= 9; seqno++)
+            {
+                Ok(await writer.CompareAndSetAsync(Key, seqno - 1, V(seqno, "v" + seqno)));
+            }
+            VersionedData far = Ok(await reader.HeadAsync(Key))!;
+
+            Assert.Equal((2UL, "v2"), (near.SeqNo, Encoding.UTF8.GetString(near.Data)));
+            Assert.Equal((9UL, "v9"), (far.SeqNo, Encoding.UTF8.GetString(far.Data)));
+            Assert.Equal(CasOutcome.ExpectationMismatch, Ok(await reader.CompareAndSetAsync(Key, 8, V(9, "stale"))));
+            Assert.Equal(CasOutcome.Committed, Ok(await reader.CompareAndSetAsync(Key, 9, V(10, "v10"))));
+            Assert.Equal(10UL, Ok(await writer.HeadAsync(Key))!.SeqNo);
+        });
+    }
+
     [Fact]
     public void CorruptHead_IsADeterminateErrorNamingTheFile()
     {
