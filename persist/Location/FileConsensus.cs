@@ -76,7 +76,6 @@ public sealed class FileConsensus : IConsensus
 {
     private const int ResolveAttemptsMax = 64;
     private const int ProbeStepsMax = 64;
-    private const ulong HintProbesMax = 3;
     private const int TakeAttemptsMax = 8;
     private const int GenesisRoundsMax = 16;
     private const int IdAttemptsMax = 8;
@@ -88,15 +87,6 @@ public sealed class FileConsensus : IConsensus
     private readonly IRandom _random;
     private readonly IChecksum _checksum;
     private readonly string _root;
-
-    // Per key, in this instance only (hints: never the basis of an answer on their own):
-    // the newest head this instance saw, so a head read first opens that baton and the next few instead of listing
-    // the directory (a successful open of h.N is the read's linearization point either way);
-    private readonly Dictionary<string, ulong> _headHints = new(StringComparer.Ordinal);
-    // and the newest seqno whose publish this instance made durable (by its own sync after publishing, or after
-    // reading it as the head): a head read at or below it needs no directory sync, since directory operations
-    // become durable in the order they were issued.
-    private readonly Dictionary<string, ulong> _syncedThrough = new(StringComparer.Ordinal);
 
     /// <param name="storage">The node's disk; other processes may share the same directory through their own.</param>
     /// <param name="random">Source of attempt ids.</param>
@@ -130,19 +120,9 @@ public sealed class FileConsensus : IConsensus
         {
             return head;
         }
-        ulong seqno = head.Value.SeqNo;
-        if (_syncedThrough.TryGetValue(key, out ulong synced) && seqno <= synced)
-        {
-            return head;
-        }
         // The head may have been published by a process that has not synced yet: make it durable before anyone acts on it.
-        IoResult durable = await _storage.SyncDirectoryAsync(dir);
-        if (!durable.IsOk)
-        {
-            return LocationError.Determinate($"consensus head '{key}': sync of {dir}: {durable}");
-        }
-        NoteSynced(key, seqno);
-        return head;
+        IoResult synced = await _storage.SyncDirectoryAsync(dir);
+        return synced.IsOk ? head : LocationError.Determinate($"consensus head '{key}': sync of {dir}: {synced}");
     }
 
     public async ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next)
@@ -412,7 +392,7 @@ public sealed class FileConsensus : IConsensus
                 // candidate and a truncate removed the take, or the take never happened and a truncate deleted the
                 // candidate as a loser because the head moved on while the take was in flight (an I/O error reported
                 // late). The two look the same on disk: the outcome is unknown. (Found by the simulator: answering
-                // committed here let two writers win one interval, persist-background-upkeep seed 1495.)
+                // committed here let two writers win one interval, persist seed 1495 with upkeep in the background.)
                 return LocationError.Indeterminate(
                     $"consensus compare_and_set '{key}': take failed ({take}) and candidate {CandidateName(expected, writerId)} is gone (published, or deleted by a truncate)");
             }
@@ -439,8 +419,6 @@ public sealed class FileConsensus : IConsensus
         {
             return LocationError.Indeterminate($"consensus compare_and_set '{key}': took seqno {expected} but could not sync {dir}: {durable}");
         }
-        NoteSynced(key, expected + 1);
-        _headHints[key] = expected + 1;
         if (published.IsOk || published.Status == IoStatus.NotFound)
         {
             // Archive only once the publish is durable: a crash must never keep the archive but lose the publish.
@@ -635,48 +613,6 @@ public sealed class FileConsensus : IConsensus
 
     /// <summary>The head, helping any writer that took the baton but has not published yet. Not synced.</summary>
     private async ValueTask<LocationResult<VersionedData?>> ResolveHeadAsync(string key, string dir)
-    {
-        if (_headHints.TryGetValue(key, out ulong hint))
-        {
-            // Fast path: the head is usually the one seen last or a few past it. Anything unexpected (not found
-            // throughout, an I/O error, a bad record) falls through to the listing, which decides.
-            for (ulong n = hint; n < hint + HintProbesMax; n++)
-            {
-                string baton = PathIn(dir, HeadName(n));
-                IoResult<byte[]> read = await StorageIo.ReadAllAsync(_storage, baton);
-                if (read.IsOk)
-                {
-                    (byte[]? data, _) = DecodeRecord(key, baton, read.Value!, n);
-                    if (data is not null)
-                    {
-                        _headHints[key] = n;
-                        return new VersionedData(n, data);
-                    }
-                    break;
-                }
-                if (read.Status != IoStatus.NotFound)
-                {
-                    break;
-                }
-            }
-        }
-        LocationResult<VersionedData?> resolved = await ResolveHeadByListingAsync(key, dir);
-        if (resolved.IsOk && resolved.Value is VersionedData found)
-        {
-            _headHints[key] = found.SeqNo;
-        }
-        return resolved;
-    }
-
-    private void NoteSynced(string key, ulong seqno)
-    {
-        if (!_syncedThrough.TryGetValue(key, out ulong synced) || seqno > synced)
-        {
-            _syncedThrough[key] = seqno;
-        }
-    }
-
-    private async ValueTask<LocationResult<VersionedData?>> ResolveHeadByListingAsync(string key, string dir)
     {
         for (int attempt = 0; attempt < ResolveAttemptsMax; attempt++)
         {

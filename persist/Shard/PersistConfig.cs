@@ -35,9 +35,11 @@ public sealed record PersistConfig
     /// <summary>
     /// Whether the upkeep a call generates (compaction, maintenance) runs after the call returns, on the same loop,
     /// one pass at a time per handle (as Materialize's background compaction does), instead of before: a write's
-    /// acknowledgement then never waits for upkeep. Off in tests that inspect compaction right after a write.
+    /// acknowledgement then never waits for upkeep. Off by default: the persist simulation runs it on (scenario
+    /// <c>persist</c>), but with it on in environmentd and clusterd, end-to-end simulation seed 469 read a wrong result
+    /// of a materialized view, not explained yet.
     /// </summary>
-    public bool UpkeepInBackground { get; init; } = true;
+    public bool UpkeepInBackground { get; init; }
 
     /// <summary>A batch's updates are split into parts of at most this many.</summary>
     public int PartUpdatesMax { get; init; } = 64 * 1024;

@@ -45,9 +45,9 @@ public class RegressionSeedTests
     /// A compare-and-set whose take of the baton failed late (an I/O error after a 400 ms disk stall) found neither its
     /// take nor its candidate, because a truncate had meanwhile deleted the candidate as a loser, and answered committed:
     /// two writers won one interval. FileConsensus now answers indeterminate there. Found with upkeep in the background
-    /// (the handle's own garbage collection truncated while its append was stalled); since head reads stopped listing
-    /// the directory the seed takes another path, so FileConsensusTests.FailedTake_CandidateDeletedByTruncate_... holds
-    /// the exact interleaving and these stay as plain regression runs.
+    /// (the handle's own garbage collection truncated while its append was stalled). Later changes move the seed's
+    /// schedule, so FileConsensusTests.FailedTake_CandidateDeletedByTruncate_... holds the exact interleaving and these
+    /// stay as plain regression runs.
     /// </summary>
     [Theory]
     [InlineData("persist")]
