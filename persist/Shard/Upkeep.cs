@@ -42,7 +42,7 @@ internal sealed class Upkeep
         }
         if (!_context.Config.UpkeepInBackground)
         {
-            // Inline: the caller waits for its own upkeep (tests that inspect compaction right after a write).
+            // Inline (the default): the caller waits for its own upkeep.
             if (_context.Config.CompactionEnabled)
             {
                 foreach (MergeRequest merge in merges)
@@ -82,8 +82,8 @@ internal sealed class Upkeep
             {
                 if (_merges.TryDequeue(out MergeRequest? merge))
                 {
-                    // Every append while the state is past the merge threshold asks for a merge of the tail, so the
-                    // queue holds overlapping requests: once one applies, the others' inputs are gone. Skip those
+                    // Appends in a row each ask for a merge of the spine's tail, so the queue holds overlapping
+                    // requests: once one applies, the others' inputs are gone. Skip those
                     // before reading and writing parts for nothing (the cached state is the newest this handle saw;
                     // a stale one only lets a request through, and the merge itself then checks again).
                     if (_machine.Cached is ShardState cached && !StateTransitions.MergeInputsPresent(cached, merge.Inputs))
