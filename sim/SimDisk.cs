@@ -36,6 +36,11 @@ public sealed class SimDisk
         public byte[] DurableData = [];
         public int DurableLength;
         public readonly List<(long Offset, byte[]? Bytes, long NewLength)> Pending = [];
+
+        /// <summary>The handle holding the file's lock; it lapses when that handle closes or its incarnation ends.</summary>
+        public SimFile? LockHolder;
+
+        public readonly Queue<(SimFile File, TaskCompletionSource<IoResult> Granted)> LockWaiters = new();
     }
 
     private sealed record Entry(Inode? File)
@@ -534,7 +539,66 @@ internal sealed class SimFile(SimNode node, long epoch, string path, SimDisk.Ino
         }));
     }
 
-    public void Dispose() => _closed = true;
+    public ValueTask<IoResult> LockAsync()
+    {
+        if (Check() is { } closed)
+        {
+            return ValueTask.FromResult(closed);
+        }
+        if (!HoldsLiveLock(inode.LockHolder))
+        {
+            inode.LockHolder = this;
+            return ValueTask.FromResult(IoResult.Ok);
+        }
+        if (inode.LockHolder == this)
+        {
+            return ValueTask.FromResult(IoResult.Fail(IoStatus.IoError, $"lock '{path}': this handle already holds it"));
+        }
+        var granted = new TaskCompletionSource<IoResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        inode.LockWaiters.Enqueue((this, granted));
+        return new ValueTask<IoResult>(granted.Task);
+    }
+
+    public ValueTask<IoResult> UnlockAsync()
+    {
+        if (Check() is { } closed)
+        {
+            return ValueTask.FromResult(closed);
+        }
+        ReleaseLock();
+        return ValueTask.FromResult(IoResult.Ok);
+    }
+
+    public void Dispose()
+    {
+        _closed = true;
+        ReleaseLock();
+    }
+
+    /// <summary>A crash or restart ends the incarnation, and with it every lock its handles held (the OS drops them).</summary>
+    private static bool HoldsLiveLock(SimFile? holder) => holder is not null && !holder._closed && holder.IsCurrent;
+
+    private bool IsCurrent => node.Epoch == epoch;
+
+    private void ReleaseLock()
+    {
+        if (inode.LockHolder != this)
+        {
+            return;
+        }
+        inode.LockHolder = null;
+        // Hand the lock to the first waiter still alive, in arrival order.
+        while (inode.LockWaiters.Count > 0)
+        {
+            (SimFile next, TaskCompletionSource<IoResult> granted) = inode.LockWaiters.Dequeue();
+            if (!next._closed && next.IsCurrent)
+            {
+                inode.LockHolder = next;
+                granted.SetResult(IoResult.Ok);
+                return;
+            }
+        }
+    }
 
     private IoResult? Check() =>
         _closed ? IoResult.Fail(IoStatus.Closed, $"'{path}' is closed")

@@ -59,6 +59,17 @@ public interface IDurableFile : IDisposable
 
     /// <summary>Truncates or extends with zeros; like a write, durable only after a flush.</summary>
     ValueTask<IoResult> SetLengthAsync(long length);
+
+    /// <summary>
+    /// Takes the exclusive lock on the whole file for this handle, waiting while another handle holds it, whether
+    /// that handle belongs to this node, another node or another process. The lock is advisory (only other
+    /// <see cref="LockAsync"/> calls respect it), not reentrant, and released by <see cref="UnlockAsync"/>, by
+    /// disposing the handle, and by the death of its process: a crash never leaves a file locked.
+    /// </summary>
+    ValueTask<IoResult> LockAsync();
+
+    /// <summary>Releases this handle's lock; a no-op when it holds none.</summary>
+    ValueTask<IoResult> UnlockAsync();
 }
 
 public enum OpenMode

@@ -197,6 +197,10 @@ public sealed class CountingStorage(IDurableStorage inner) : IDurableStorage
 
         public ValueTask<IoResult> SetLengthAsync(long length) => file.SetLengthAsync(length);
 
+        public ValueTask<IoResult> LockAsync() => file.LockAsync();
+
+        public ValueTask<IoResult> UnlockAsync() => file.UnlockAsync();
+
         public void Dispose() => file.Dispose();
     }
 }

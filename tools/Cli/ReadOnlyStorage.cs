@@ -15,7 +15,7 @@ namespace Kernel.Tools.Cli;
 /// but did not publish (a crashed or paused writer). Here that rename is refused, the head read fails with an
 /// error naming the key, and the inspector reports it instead of changing the directory.
 /// <para>
-/// Directory sync passes through: an fsync makes changes other processes already made durable and adds
+/// Directory sync and file flushes pass through: an fsync makes changes other processes already made durable and adds
 /// nothing, and <c>FileConsensus</c> syncs before it returns a head (so that what it reports survives a
 /// crash). Existing files are opened through the inner storage, which may open them read-write; no write,
 /// flush or resize reaches them.
@@ -60,7 +60,13 @@ public sealed class ReadOnlyStorage(IDurableStorage inner) : IDurableStorage
 
         public ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data) => new(owner.Refuse($"write '{Path}'"));
 
-        public ValueTask<IoResult> FlushAsync() => new(owner.Refuse($"flush '{Path}'"));
+        // A flush only makes durable what other processes wrote, like the directory sync above.
+        public ValueTask<IoResult> FlushAsync() => file.FlushAsync();
+
+        // Locks change nothing on disk: inspection takes them as any reader does, to see a consistent file.
+        public ValueTask<IoResult> LockAsync() => file.LockAsync();
+
+        public ValueTask<IoResult> UnlockAsync() => file.UnlockAsync();
 
         public ValueTask<IoResult<long>> GetLengthAsync() => file.GetLengthAsync();
 

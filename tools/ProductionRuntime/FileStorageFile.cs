@@ -131,6 +131,24 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         }
     }
 
+    public ValueTask<IoResult> LockAsync()
+    {
+        if (handle.IsClosed)
+        {
+            return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
+        }
+        IoResult<bool> taken = FileLock.TryLock(handle, Path);
+        if (!taken.IsOk)
+        {
+            return new(taken.AsFailure());
+        }
+        // Held elsewhere: wait for it on a pool thread, so that the node's loop serves other work meanwhile.
+        return taken.Value ? new(IoResult.Ok) : new(Task.Run(() => FileLock.Lock(handle, Path)));
+    }
+
+    public ValueTask<IoResult> UnlockAsync() =>
+        handle.IsClosed ? new(IoResult.Fail(IoStatus.Closed, ClosedMessage)) : new(FileLock.Unlock(handle, Path));
+
     public void Dispose()
     {
         storage.Forget(this);

@@ -96,6 +96,46 @@ public sealed class FileConsensusOnFileStorageContractTests : ConsensusContractT
     }
 }
 
+/// <summary>LogConsensus on the in-memory storage double; a small compaction threshold so that compaction runs too.</summary>
+public sealed class LogConsensusOnTestStorageContractTests : ConsensusContractTests
+{
+    private readonly TestStorage _storage = new();
+
+    protected override Task<IConsensus> OpenClientAsync(int index) =>
+        Task.FromResult<IConsensus>(new LogConsensus(_storage, "persist/consensus", compactionThresholdBytes: 4096));
+}
+
+/// <summary>
+/// LogConsensus on real files, each client its own FileStorage used from its own thread: the clients take turns
+/// through the file lock, as processes sharing the directory do.
+/// </summary>
+public sealed class LogConsensusOnFileStorageContractTests : ConsensusContractTests, IDisposable
+{
+    private readonly string _root = TempDirectory.Create();
+    private readonly List<FileStorage> _storages = [];
+
+    protected override Task<IConsensus> OpenClientAsync(int index)
+    {
+        var storage = new FileStorage(_root);
+        lock (_storages)
+        {
+            _storages.Add(storage);
+        }
+        return Task.FromResult<IConsensus>(new LogConsensus(storage, "persist/consensus", compactionThresholdBytes: 4096));
+    }
+
+    protected override Task RunConcurrentlyAsync(IReadOnlyList<Func<Task>> bodies) => TempDirectory.RunOnThreadsAsync(bodies);
+
+    public void Dispose()
+    {
+        foreach (FileStorage storage in _storages)
+        {
+            storage.Dispose();
+        }
+        TempDirectory.Delete(_root);
+    }
+}
+
 /// <summary>PostgresConsensus against a throwaway PostgreSQL cluster; each test gets its own schema.</summary>
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresConsensusContractTests(PostgresFixture postgres) : ConsensusContractTests

@@ -352,6 +352,11 @@ public sealed class TestStorage : IDurableStorage
         public byte[] Durable { get; set; } = [];
 
         public void Revert() => Data = [.. Durable];
+
+        /// <summary>The handle holding the lock; it lapses when that handle closes or a crash ends its generation.</summary>
+        public TestFile? LockHolder { get; set; }
+
+        public Queue<(TestFile File, TaskCompletionSource<IoResult> Granted)> LockWaiters { get; } = new();
     }
 
     private sealed class TestFile(TestStorage storage, string path, Inode inode, long generation) : IDurableFile
@@ -445,7 +450,62 @@ public sealed class TestStorage : IDurableStorage
             return IoResult.Ok;
         }
 
-        public void Dispose() => _disposed = true;
+        public async ValueTask<IoResult> LockAsync()
+        {
+            await storage.StepAsync();
+            if (Closed() is IoResult closed)
+            {
+                return closed;
+            }
+            if (inode.LockHolder is not { } holder || holder.Closed() is not null)
+            {
+                inode.LockHolder = this;
+                return IoResult.Ok;
+            }
+            if (holder == this)
+            {
+                return IoResult.Fail(IoStatus.IoError, $"lock '{path}': this handle already holds it");
+            }
+            var granted = new TaskCompletionSource<IoResult>();
+            inode.LockWaiters.Enqueue((this, granted));
+            return await granted.Task;
+        }
+
+        public async ValueTask<IoResult> UnlockAsync()
+        {
+            await storage.StepAsync();
+            if (Closed() is IoResult closed)
+            {
+                return closed;
+            }
+            ReleaseLock();
+            return IoResult.Ok;
+        }
+
+        public void Dispose()
+        {
+            _disposed = true;
+            ReleaseLock();
+        }
+
+        private void ReleaseLock()
+        {
+            if (inode.LockHolder != this)
+            {
+                return;
+            }
+            inode.LockHolder = null;
+            while (inode.LockWaiters.Count > 0)
+            {
+                (TestFile next, TaskCompletionSource<IoResult> granted) = inode.LockWaiters.Dequeue();
+                if (next.Closed() is null)
+                {
+                    inode.LockHolder = next;
+                    granted.SetResult(IoResult.Ok);
+                    return;
+                }
+            }
+        }
 
         private IoResult? Closed() =>
             _disposed || !storage.IsCurrent(generation) ? IoResult.Fail(IoStatus.Closed, $"'{path}' is closed") : null;

@@ -1,0 +1,1046 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using System.Threading.Tasks;
+using Kernel.Persist.Native;
+using Kernel.Runtime;
+
+namespace Kernel.Persist.Location;
+
+/// <summary>
+/// <see cref="IConsensus"/> as one append-only log file shared by every key, over the node's
+/// <see cref="IDurableStorage"/>: a compare-and-set costs one appended record and one fsync, and concurrent
+/// compare-and-sets share their fsync (group commit). Safe for several processes sharing the directory on one
+/// machine, which take turns through a file lock.
+/// </summary>
+/// <remarks>
+/// <para><b>Files</b> in the root directory: <c>lock</c> (empty; only locked) and the log segment
+/// <c>log.G</c> (G: a 20-digit generation). A segment is a sequence of records, each
+/// <c>magic | kind | key length | data length | seqno | key | data | xxHash64</c>: a version of a key, a
+/// truncation of a key below a seqno, or a seal naming the segment's successor. Every instance keeps an index
+/// of the segment in memory (per key: the live versions' offsets and the head's bytes) and reads only what
+/// other processes appended since it last looked.</para>
+///
+/// <para><b>Every operation</b> takes the instance's gate, then the file lock; catches up (reads records
+/// appended past its end, which costs a length check when nobody else wrote); decides; appends at most one
+/// record; releases the lock; and then, outside the lock, waits until what it observed or wrote is durable
+/// before it answers. The lock is not held across the fsync, so a process's concurrent operations, and those
+/// of other processes, append while an fsync runs and the next fsync covers them all. Appends are ordered by
+/// the lock, so an fsync that makes a record durable makes every record before it durable too.</para>
+///
+/// <para><b>Durability and crashes.</b> Nothing is answered before it is durable: a commit after the fsync that
+/// covers its record, a read after the fsync that covers the record it returns (another process may have
+/// appended it and not yet synced). After each fsync the synced range is read back and checked, so a write
+/// lost by a failed fsync elsewhere is an indeterminate error, never a false acknowledgement. A crash can leave
+/// a torn or partly lost tail: the records after the first invalid one were never acknowledged (an
+/// acknowledged record was synced, and with it every byte before it), so the next writer cuts them off before it
+/// appends. An invalid record is read again before it counts as a tail, as a read can be transiently corrupt.
+/// A failed write or fsync marks the instance's index suspect; the next operation reloads the segment.</para>
+///
+/// <para><b>Compaction.</b> Truncated versions stay in the segment until its dead bytes are most of it; then,
+/// under the lock, the writer appends a seal naming generation G+1 and syncs it, writes the live records to
+/// <c>log.G+1.tmp</c>, syncs, renames it to <c>log.G+1</c>, syncs the directory and deletes <c>log.G</c>.
+/// Nobody appends to a sealed segment: whoever reads a seal moves to its successor, or writes the successor
+/// itself when its writer died before the rename. A fresh instance opens the highest generation.</para>
+///
+/// <para><b>Locks</b> are released by the OS when their process dies, so a crashed process never blocks the
+/// others; a stopped (paused) process holding the lock does, for as long as it is stopped, which takes
+/// microseconds of work to reach the unlock.</para>
+/// </remarks>
+public sealed class LogConsensus : IConsensus
+{
+    /// <summary>Compaction is considered once a segment reaches this size and is more than half dead.</summary>
+    public const long CompactionThresholdBytesDefault = 16 << 20;
+
+    private const uint RecordMagic = 0x314C434B; // "KCL1" little-endian
+    private const int HeaderBytes = 4 + 1 + 2 + 4 + 8;
+    private const int TrailerBytes = 8;
+    private const int ReadChunkBytes = 1 << 20;
+    private const int CorruptRereadsMax = 3;
+    private const int SealsFollowedMax = 8;
+    private const string LockName = "lock";
+    private const string SegmentPrefix = "log.";
+    private const string TemporarySuffix = ".tmp";
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly IDurableStorage _storage;
+    private readonly IChecksum _checksum;
+    private readonly string _root;
+    private readonly long _compactionThresholdBytes;
+    private readonly Gate _gate = new();
+
+    private IDurableFile? _lock;
+    private IDurableFile? _segment;
+    private ulong _generation;
+    private long _epoch; // bumped at every (re)load: offsets and durability are per epoch
+    private readonly HashSet<long> _durablyRetiredEpochs = [];
+    private bool _suspect;
+    private long _end; // end of the last valid record
+    private long _fileLength; // the segment's length as of the last catch-up
+    private long _liveBytes;
+    private ulong? _sealedTo;
+    private readonly Dictionary<string, KeyLog> _keys = new(StringComparer.Ordinal);
+
+    // Group commit: at most one fsync in flight; callers whose records it does not cover wait for the next.
+    private long _durableEnd;
+    private Task<LocationResult>? _flushing;
+    private long _flushingEpoch;
+    private long _flushingTarget;
+
+    /// <param name="storage">The node's disk; other processes may share the same directory through their own.</param>
+    /// <param name="root">The directory, relative to the storage root, holding the log; created on demand.</param>
+    /// <param name="checksum">Record checksum; xxHash64 when null.</param>
+    /// <param name="compactionThresholdBytes">The segment size from which compaction is considered.</param>
+    public LogConsensus(IDurableStorage storage, string root, IChecksum? checksum = null, long compactionThresholdBytes = CompactionThresholdBytesDefault)
+    {
+        if (StoragePath.Validate(root) is string invalid)
+        {
+            throw new ArgumentException(invalid, nameof(root));
+        }
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(compactionThresholdBytes);
+        _storage = storage;
+        _root = root;
+        _checksum = checksum ?? XxHash64Checksum.Shared;
+        _compactionThresholdBytes = compactionThresholdBytes;
+    }
+
+    private enum RecordKind : byte
+    {
+        Version = 1,
+        Truncate = 2,
+        Seal = 3,
+    }
+
+    private readonly record struct Entry(ulong SeqNo, long Offset, int Length, int KeyBytes);
+
+    private sealed class KeyLog
+    {
+        public readonly List<Entry> Versions = [];
+        public byte[]? HeadData;
+    }
+
+    private readonly record struct Record(RecordKind Kind, string Key, ulong SeqNo, int KeyBytes, int DataOffset, int DataLength, int Length);
+
+    // ---- the operations ----
+
+    public async ValueTask<LocationResult<VersionedData?>> HeadAsync(string key)
+    {
+        ConsensusChecks.Key(key);
+        VersionedData? head;
+        (long Epoch, long End) observed;
+        using (await _gate.EnterAsync())
+        {
+            LocationResult ready = await LockAndCatchUpAsync("head", key);
+            if (!ready.IsOk)
+            {
+                return ready.Error!;
+            }
+            head = _keys.TryGetValue(key, out KeyLog? log) ? Head(log) : null;
+            observed = (_epoch, log is null ? 0 : EndOf(log.Versions[^1]));
+            await UnlockAsync();
+        }
+        LocationResult durable = await EnsureDurableAsync(observed.Epoch, observed.End);
+        return durable.IsOk ? head : LocationError.Determinate($"consensus head '{key}': {durable.Error!.Message}");
+    }
+
+    public async ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next)
+    {
+        ConsensusChecks.CompareAndSetArguments(key, expected, next);
+        (long Epoch, long End) awaited;
+        CasOutcome outcome;
+        using (await _gate.EnterAsync())
+        {
+            LocationResult ready = await LockAndCatchUpAsync("compare_and_set", key);
+            if (!ready.IsOk)
+            {
+                return ready.Error!;
+            }
+            _keys.TryGetValue(key, out KeyLog? log);
+            ulong? current = log is null ? null : log.Versions[^1].SeqNo;
+            if (current != expected)
+            {
+                // Answer the mismatch only once the head that caused it is durable.
+                outcome = CasOutcome.ExpectationMismatch;
+                awaited = (_epoch, log is null ? 0 : EndOf(log.Versions[^1]));
+            }
+            else
+            {
+                LocationResult<long> appended = await AppendAsync(RecordKind.Version, key, next.SeqNo, next.Data);
+                if (!appended.IsOk)
+                {
+                    await UnlockAsync();
+                    return appended.Error!;
+                }
+                outcome = CasOutcome.Committed;
+                awaited = (_epoch, appended.Value);
+            }
+            await UnlockAsync();
+        }
+        LocationResult durable = await EnsureDurableAsync(awaited.Epoch, awaited.End);
+        if (durable.IsOk)
+        {
+            return outcome;
+        }
+        return outcome == CasOutcome.Committed
+            ? LocationError.Indeterminate($"consensus compare_and_set '{key}': {durable.Error!.Message}")
+            : LocationError.Determinate($"consensus compare_and_set '{key}': {durable.Error!.Message}");
+    }
+
+    public async ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit)
+    {
+        ConsensusChecks.Key(key);
+        ArgumentOutOfRangeException.ThrowIfNegative(limit);
+        var result = new List<VersionedData>();
+        (long Epoch, long End) observed = (0, 0);
+        using (await _gate.EnterAsync())
+        {
+            LocationResult ready = await LockAndCatchUpAsync("scan", key);
+            if (!ready.IsOk)
+            {
+                return ready.Error!;
+            }
+            if (_keys.TryGetValue(key, out KeyLog? log))
+            {
+                observed = (_epoch, EndOf(log.Versions[^1]));
+                List<Entry> versions = log.Versions;
+                for (int i = LowerBound(versions, from); i < versions.Count && result.Count < limit; i++)
+                {
+                    if (i == versions.Count - 1)
+                    {
+                        result.Add(Head(log));
+                        continue;
+                    }
+                    LocationResult<byte[]> data = await ReadDataAsync(versions[i], key);
+                    if (!data.IsOk)
+                    {
+                        await UnlockAsync();
+                        return data.Error!;
+                    }
+                    result.Add(new VersionedData(versions[i].SeqNo, data.Value!));
+                }
+            }
+            await UnlockAsync();
+        }
+        LocationResult durable = await EnsureDurableAsync(observed.Epoch, observed.End);
+        return durable.IsOk ? result : LocationError.Determinate($"consensus scan '{key}': {durable.Error!.Message}");
+    }
+
+    public async ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqno)
+    {
+        ConsensusChecks.Key(key);
+        (long Epoch, long End) awaited;
+        long removed;
+        using (await _gate.EnterAsync())
+        {
+            LocationResult ready = await LockAndCatchUpAsync("truncate", key);
+            if (!ready.IsOk)
+            {
+                return ready.Error!;
+            }
+            if (!_keys.TryGetValue(key, out KeyLog? log))
+            {
+                await UnlockAsync();
+                return LocationError.Determinate($"consensus key '{key}' has no versions to truncate");
+            }
+            ulong head = log.Versions[^1].SeqNo;
+            if (seqno > head)
+            {
+                await UnlockAsync();
+                return LocationError.Determinate($"cannot truncate consensus key '{key}' below seqno {seqno}: its head is {head}");
+            }
+            removed = LowerBound(log.Versions, seqno);
+            if (removed == 0)
+            {
+                await UnlockAsync();
+                return 0L;
+            }
+            LocationResult<long> appended = await AppendAsync(RecordKind.Truncate, key, seqno, []);
+            if (!appended.IsOk)
+            {
+                await UnlockAsync();
+                return appended.Error!;
+            }
+            awaited = (_epoch, appended.Value);
+            if (_end >= _compactionThresholdBytes && _liveBytes * 2 < _end)
+            {
+                // Compaction syncs the sealed segment first, which covers the truncation appended above.
+                LocationResult compacted = await CompactAsync();
+                if (!compacted.IsOk)
+                {
+                    await UnlockAsync();
+                    return LocationError.Indeterminate($"consensus truncate '{key}': {compacted.Error!.Message}");
+                }
+            }
+            await UnlockAsync();
+        }
+        LocationResult durable = await EnsureDurableAsync(awaited.Epoch, awaited.End);
+        return durable.IsOk ? removed : LocationError.Indeterminate($"consensus truncate '{key}': {durable.Error!.Message}");
+    }
+
+    public async ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync()
+    {
+        var keys = new List<string>();
+        (long Epoch, long End) observed;
+        using (await _gate.EnterAsync())
+        {
+            LocationResult ready = await LockAndCatchUpAsync("list keys", null);
+            if (!ready.IsOk)
+            {
+                return ready.Error!;
+            }
+            keys.AddRange(_keys.Keys);
+            observed = (_epoch, _end);
+            await UnlockAsync();
+        }
+        keys.Sort(StringComparer.Ordinal);
+        LocationResult durable = await EnsureDurableAsync(observed.Epoch, observed.End);
+        return durable.IsOk ? keys : LocationError.Determinate($"consensus list keys: {durable.Error!.Message}");
+    }
+
+    // ---- lock, load and catch up ----
+
+    /// <summary>Takes the file lock and brings the index up to the segment's last valid record; on failure the lock is released.</summary>
+    private async ValueTask<LocationResult> LockAndCatchUpAsync(string operation, string? key)
+    {
+        string what = key is null ? $"consensus {operation}" : $"consensus {operation} '{key}'";
+        if (_lock is null)
+        {
+            IoResult<IDurableFile> opened = await _storage.OpenAsync(Path(LockName), OpenMode.OpenExisting);
+            if (opened.Status == IoStatus.NotFound)
+            {
+                IoResult created = await _storage.CreateDirectoryAsync(_root);
+                if (!created.IsOk)
+                {
+                    return LocationError.Determinate($"{what}: creating {_root}: {created}");
+                }
+                opened = await _storage.OpenAsync(Path(LockName), OpenMode.OpenOrCreate);
+            }
+            if (!opened.IsOk)
+            {
+                return LocationError.Determinate($"{what}: opening {Path(LockName)}: {opened.Status}: {opened.Error}");
+            }
+            _lock = opened.Value!;
+        }
+        IoResult locked = await _lock.LockAsync();
+        if (!locked.IsOk)
+        {
+            _lock.Dispose();
+            _lock = null;
+            return LocationError.Determinate($"{what}: locking {Path(LockName)}: {locked}");
+        }
+        LocationResult caughtUp = await CatchUpAsync();
+        for (int followed = 0; caughtUp.IsOk && _sealedTo is not null; followed++)
+        {
+            caughtUp = followed < SealsFollowedMax
+                ? await FollowSealAsync()
+                : LocationError.Determinate($"{_root} keeps presenting sealed segments");
+        }
+        if (!caughtUp.IsOk)
+        {
+            _suspect = true;
+            await UnlockAsync();
+            return LocationError.Determinate($"{what}: {caughtUp.Error!.Message}");
+        }
+        return LocationResult.Ok;
+    }
+
+    private async ValueTask UnlockAsync()
+    {
+        if (_lock is not null)
+        {
+            IoResult unlocked = await _lock.UnlockAsync();
+            if (!unlocked.IsOk)
+            {
+                // Closing the handle releases the lock whatever went wrong; the next operation opens it again.
+                _lock.Dispose();
+                _lock = null;
+            }
+        }
+    }
+
+    private async ValueTask<LocationResult> CatchUpAsync()
+    {
+        if (_segment is null || _suspect)
+        {
+            return await LoadAsync();
+        }
+        IoResult<long> length = await _segment.GetLengthAsync();
+        if (!length.IsOk)
+        {
+            return LocationError.Determinate($"length of {_segment.Path}: {length}");
+        }
+        if (length.Value < _end)
+        {
+            // Bytes this index has seen are gone (a failed fsync dropped them): start over from the file.
+            return await LoadAsync();
+        }
+        _fileLength = length.Value;
+        if (length.Value == _end)
+        {
+            return LocationResult.Ok;
+        }
+        return await ReadRecordsAsync(_end, length.Value);
+    }
+
+    /// <summary>Opens the newest segment (creating the first) and indexes it from the start: a new epoch.</summary>
+    private async ValueTask<LocationResult> LoadAsync()
+    {
+        ResetIndex();
+        IoResult<IReadOnlyList<DirectoryEntry>> listed = await _storage.ListAsync(_root);
+        if (!listed.IsOk)
+        {
+            return LocationError.Determinate($"listing {_root}: {listed}");
+        }
+        ulong? newest = null;
+        var segments = new List<(string Name, ulong? Generation)>();
+        foreach (DirectoryEntry entry in listed.Value!)
+        {
+            if (!entry.IsDirectory && entry.Name.StartsWith(SegmentPrefix, StringComparison.Ordinal))
+            {
+                ulong? generation = ParseGeneration(entry.Name);
+                segments.Add((entry.Name, generation));
+                if (generation is ulong g && (newest is null || g > newest))
+                {
+                    newest = g;
+                }
+            }
+        }
+        var stale = new List<string>();
+        foreach ((string name, ulong? generation) in segments)
+        {
+            // Older segments are sealed and superseded; a temporary file is an unfinished compaction's.
+            if (generation != newest)
+            {
+                stale.Add(name);
+            }
+        }
+        if (newest is null)
+        {
+            // The first segment: its directory entry is durable before anything is appended to it.
+            IoResult<IDurableFile> created = await _storage.OpenAsync(Path(SegmentName(0)), OpenMode.OpenOrCreate);
+            if (!created.IsOk)
+            {
+                return LocationError.Determinate($"creating {Path(SegmentName(0))}: {created.Status}: {created.Error}");
+            }
+            IoResult synced = await _storage.SyncDirectoryAsync(_root);
+            if (!synced.IsOk)
+            {
+                created.Value!.Dispose();
+                return LocationError.Determinate($"sync of {_root}: {synced}");
+            }
+            return await OpenSegmentAsync(0, created.Value!);
+        }
+        // Removing them is tidying (no sync: one that survives a crash is ignored again).
+        foreach (string name in stale)
+        {
+            _ = await _storage.DeleteAsync(Path(name));
+        }
+        IoResult<IDurableFile> opened = await _storage.OpenAsync(Path(SegmentName(newest.Value)), OpenMode.OpenExisting);
+        if (!opened.IsOk)
+        {
+            return LocationError.Determinate($"opening {Path(SegmentName(newest.Value))}: {opened.Status}: {opened.Error}");
+        }
+        return await OpenSegmentAsync(newest.Value, opened.Value!);
+    }
+
+    private async ValueTask<LocationResult> OpenSegmentAsync(ulong generation, IDurableFile segment)
+    {
+        ResetIndex();
+        _segment = segment;
+        _generation = generation;
+        IoResult<long> length = await segment.GetLengthAsync();
+        if (!length.IsOk)
+        {
+            return LocationError.Determinate($"length of {segment.Path}: {length}");
+        }
+        _fileLength = length.Value;
+        LocationResult read = await ReadRecordsAsync(0, length.Value);
+        if (read.IsOk)
+        {
+            _suspect = false;
+        }
+        return read;
+    }
+
+    /// <summary>Forgets the index: a new epoch, in which nothing is known to be durable yet.</summary>
+    private void ResetIndex()
+    {
+        _segment?.Dispose();
+        _segment = null;
+        _epoch++;
+        _keys.Clear();
+        _end = 0;
+        _fileLength = 0;
+        _durableEnd = 0;
+        _liveBytes = 0;
+        _sealedTo = null;
+    }
+
+    /// <summary>Indexes the records in [from, length); stops at the first invalid one (a tail that was never acknowledged) or a seal.</summary>
+    private async ValueTask<LocationResult> ReadRecordsAsync(long from, long length)
+    {
+        IDurableFile segment = _segment!;
+        long position = from;
+        byte[] chunk = [];
+        while (position < length && _sealedTo is null)
+        {
+            int want = (int)Math.Min(ReadChunkBytes, length - position);
+            if (chunk.Length < want)
+            {
+                chunk = new byte[want];
+            }
+            LocationResult<int> got = await ReadExactlyAsync(segment, position, chunk.AsMemory(0, want));
+            if (!got.IsOk)
+            {
+                return got.Error!;
+            }
+            int parsed = 0;
+            bool invalid = false;
+            while (_sealedTo is null)
+            {
+                ReadOnlySpan<byte> rest = chunk.AsSpan(parsed, got.Value - parsed);
+                if (rest.Length < HeaderBytes)
+                {
+                    // Either the chunk ends mid-header (read on from here) or the file does (a torn tail).
+                    invalid = position + parsed + HeaderBytes > length && position + parsed < length;
+                    break;
+                }
+                int recordLength = DeclaredLength(rest);
+                if (recordLength < 0 || position + parsed + recordLength > length)
+                {
+                    invalid = true;
+                    break;
+                }
+                if (recordLength > rest.Length)
+                {
+                    if (parsed == 0)
+                    {
+                        // A record larger than a chunk: read it whole.
+                        var large = new byte[recordLength];
+                        LocationResult<int> whole = await ReadExactlyAsync(segment, position, large);
+                        if (!whole.IsOk)
+                        {
+                            return whole.Error!;
+                        }
+                        if (whole.Value != recordLength || Decode(large) is not Record big)
+                        {
+                            invalid = true;
+                            break;
+                        }
+                        Apply(big, position, large);
+                        parsed = recordLength;
+                    }
+                    break; // read the next chunk from the first unparsed byte
+                }
+                if (Decode(rest[..recordLength]) is not Record record)
+                {
+                    invalid = true;
+                    break;
+                }
+                Apply(record, position + parsed, rest[..recordLength]);
+                parsed += recordLength;
+            }
+            position += parsed;
+            if (invalid)
+            {
+                // A corrupt read looks like a torn tail: read the record again before deciding it is one.
+                LocationResult<bool> confirmed = await ConfirmInvalidAsync(segment, position, length);
+                if (!confirmed.IsOk)
+                {
+                    return confirmed.Error!;
+                }
+                if (confirmed.Value)
+                {
+                    break;
+                }
+            }
+        }
+        _end = position;
+        return LocationResult.Ok;
+    }
+
+    private async ValueTask<LocationResult<bool>> ConfirmInvalidAsync(IDurableFile segment, long offset, long length)
+    {
+        var header = new byte[HeaderBytes];
+        for (int attempt = 0; attempt < CorruptRereadsMax; attempt++)
+        {
+            if (offset + HeaderBytes > length)
+            {
+                return true;
+            }
+            LocationResult<int> got = await ReadExactlyAsync(segment, offset, header);
+            if (!got.IsOk)
+            {
+                return got.Error!;
+            }
+            int recordLength = DeclaredLength(header);
+            if (recordLength < 0 || offset + recordLength > length)
+            {
+                continue;
+            }
+            var record = new byte[recordLength];
+            got = await ReadExactlyAsync(segment, offset, record);
+            if (!got.IsOk)
+            {
+                return got.Error!;
+            }
+            if (Decode(record) is not null)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void Apply(Record record, long offset, ReadOnlySpan<byte> bytes)
+    {
+        switch (record.Kind)
+        {
+            case RecordKind.Version:
+                if (!_keys.TryGetValue(record.Key, out KeyLog? log))
+                {
+                    log = new KeyLog();
+                    _keys.Add(record.Key, log);
+                }
+                log.Versions.Add(new Entry(record.SeqNo, offset, record.Length, record.KeyBytes));
+                log.HeadData = bytes.Slice(record.DataOffset, record.DataLength).ToArray();
+                _liveBytes += record.Length;
+                break;
+            case RecordKind.Truncate:
+                if (_keys.TryGetValue(record.Key, out KeyLog? truncated))
+                {
+                    int below = LowerBound(truncated.Versions, record.SeqNo);
+                    below = Math.Min(below, truncated.Versions.Count - 1); // the head always survives
+                    for (int i = 0; i < below; i++)
+                    {
+                        _liveBytes -= truncated.Versions[i].Length;
+                    }
+                    truncated.Versions.RemoveRange(0, below);
+                }
+                break;
+            case RecordKind.Seal:
+                _sealedTo = record.SeqNo;
+                break;
+        }
+    }
+
+    // ---- appending ----
+
+    /// <summary>Appends one record under the lock and indexes it; the value is the record's end offset.</summary>
+    private async ValueTask<LocationResult<long>> AppendAsync(RecordKind kind, string key, ulong seqno, byte[] data)
+    {
+        IDurableFile segment = _segment!;
+        if (_fileLength > _end)
+        {
+            // A torn tail from a crashed writer: cut it, so that it can never read as records after ours.
+            IoResult cut = await segment.SetLengthAsync(_end);
+            if (!cut.IsOk)
+            {
+                _suspect = true;
+                return LocationError.Determinate($"cutting the torn tail of {segment.Path} at {_end}: {cut}");
+            }
+            _fileLength = _end;
+        }
+        byte[] record = Encode(kind, key, seqno, data);
+        long offset = _end;
+        IoResult written = await segment.WriteAsync(offset, record);
+        if (!written.IsOk)
+        {
+            _suspect = true;
+            return LocationError.Indeterminate($"appending to {segment.Path}: {written}");
+        }
+        Apply(Decode(record)!.Value, offset, record);
+        _end = offset + record.Length;
+        _fileLength = _end;
+        return _end;
+    }
+
+    // ---- durability: group commit ----
+
+    /// <summary>Waits until the segment of <paramref name="epoch"/> is durable up to <paramref name="upTo"/>, sharing fsyncs.</summary>
+    private async ValueTask<LocationResult> EnsureDurableAsync(long epoch, long upTo)
+    {
+        while (true)
+        {
+            if (epoch != _epoch)
+            {
+                // The segment was replaced: by compaction, after a sync of all of it, or by a reload after a failure.
+                return _durablyRetiredEpochs.Contains(epoch) || upTo == 0
+                    ? LocationResult.Ok
+                    : LocationError.Indeterminate("the log was reloaded after a failure before this record was known durable");
+            }
+            if (_durableEnd >= upTo)
+            {
+                return LocationResult.Ok;
+            }
+            if (_suspect)
+            {
+                return LocationError.Indeterminate("an earlier write or fsync of the log failed");
+            }
+            if (_flushing is { } inflight)
+            {
+                bool covers = _flushingEpoch == epoch && _flushingTarget >= upTo;
+                LocationResult outcome = await inflight;
+                if (ReferenceEquals(_flushing, inflight))
+                {
+                    _flushing = null;
+                }
+                if (covers && !outcome.IsOk)
+                {
+                    return outcome;
+                }
+                continue;
+            }
+            _flushingEpoch = _epoch;
+            _flushingTarget = _end;
+            _flushing = FlushAndVerifyAsync(_segment!, _epoch, _durableEnd, _end);
+        }
+    }
+
+    private async Task<LocationResult> FlushAndVerifyAsync(IDurableFile segment, long epoch, long from, long to)
+    {
+        IoResult flushed = await segment.FlushAsync();
+        LocationResult result = flushed.IsOk
+            ? await VerifyAsync(segment, from, to)
+            : LocationError.Indeterminate($"fsync of {segment.Path}: {flushed}");
+        if (epoch == _epoch)
+        {
+            if (result.IsOk)
+            {
+                _durableEnd = Math.Max(_durableEnd, to);
+            }
+            else
+            {
+                _suspect = true;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Reads back what an fsync covered: the records must all be there, whole, as written.</summary>
+    private async ValueTask<LocationResult> VerifyAsync(IDurableFile segment, long from, long to)
+    {
+        if (to <= from)
+        {
+            return LocationResult.Ok;
+        }
+        var bytes = new byte[to - from];
+        for (int attempt = 0; ; attempt++)
+        {
+            LocationResult<int> got = await ReadExactlyAsync(segment, from, bytes);
+            if (!got.IsOk)
+            {
+                return LocationError.Indeterminate($"reading back {segment.Path} after its fsync: {got.Error!.Message}");
+            }
+            if (got.Value == bytes.Length && AllRecordsValid(bytes))
+            {
+                return LocationResult.Ok;
+            }
+            if (attempt + 1 >= CorruptRereadsMax)
+            {
+                return LocationError.Indeterminate($"{segment.Path} lost records between {from} and {to} (a failed fsync dropped them)");
+            }
+        }
+    }
+
+    private bool AllRecordsValid(ReadOnlySpan<byte> bytes)
+    {
+        while (bytes.Length > 0)
+        {
+            int length = bytes.Length >= HeaderBytes ? DeclaredLength(bytes) : -1;
+            if (length < 0 || length > bytes.Length || Decode(bytes[..length]) is null)
+            {
+                return false;
+            }
+            bytes = bytes[length..];
+        }
+        return true;
+    }
+
+    // ---- compaction ----
+
+    /// <summary>Under the lock: seals the segment, writes its live records to the next generation and moves there.</summary>
+    private async ValueTask<LocationResult> CompactAsync()
+    {
+        LocationResult<long> sealedAt = await AppendAsync(RecordKind.Seal, "", _generation + 1, []);
+        if (!sealedAt.IsOk)
+        {
+            return sealedAt.Error!;
+        }
+        LocationResult durable = await EnsureDurableAsync(_epoch, sealedAt.Value);
+        if (!durable.IsOk)
+        {
+            return durable;
+        }
+        return await FollowSealAsync();
+    }
+
+    /// <summary>
+    /// Under the lock, on a sealed segment: moves to the newest segment, first writing the successor when the
+    /// process that sealed this one died before it could. The sealed segment is synced first, so everything in
+    /// it is durable, and the epoch that indexed it retires durably.
+    /// </summary>
+    private async ValueTask<LocationResult> FollowSealAsync()
+    {
+        ulong next = _sealedTo!.Value;
+        LocationResult durable = await EnsureDurableAsync(_epoch, _end);
+        if (!durable.IsOk)
+        {
+            return durable;
+        }
+        IoResult<IReadOnlyList<DirectoryEntry>> listed = await _storage.ListAsync(_root);
+        if (!listed.IsOk)
+        {
+            return LocationError.Determinate($"listing {_root}: {listed}");
+        }
+        bool successorExists = false;
+        foreach (DirectoryEntry entry in listed.Value!)
+        {
+            // Any newer segment will do: this instance may have slept through several compactions.
+            successorExists |= !entry.IsDirectory && ParseGeneration(entry.Name) is ulong g && g > _generation;
+        }
+        if (!successorExists)
+        {
+            LocationResult written = await WriteSuccessorAsync(next);
+            if (!written.IsOk)
+            {
+                return written;
+            }
+        }
+        _durablyRetiredEpochs.Add(_epoch);
+        return await LoadAsync();
+    }
+
+    /// <summary>Writes the live records, key by key in seqno order, to a temporary file, then publishes it as <c>log.next</c>.</summary>
+    private async ValueTask<LocationResult> WriteSuccessorAsync(ulong next)
+    {
+        var live = new List<byte>();
+        var names = new List<string>(_keys.Keys);
+        names.Sort(StringComparer.Ordinal);
+        foreach (string key in names)
+        {
+            foreach (Entry entry in _keys[key].Versions)
+            {
+                var record = new byte[entry.Length];
+                LocationResult<int> got = await ReadExactlyAsync(_segment!, entry.Offset, record);
+                if (!got.IsOk)
+                {
+                    return got.Error!;
+                }
+                if (got.Value != record.Length || Decode(record) is null)
+                {
+                    return LocationError.Determinate($"{_segment!.Path} is corrupt at offset {entry.Offset} (a version of '{key}')");
+                }
+                live.AddRange(record);
+            }
+        }
+        string temporary = Path(SegmentName(next) + TemporarySuffix);
+        IoResult<IDurableFile> opened = await _storage.OpenAsync(temporary, OpenMode.OpenOrCreate);
+        if (!opened.IsOk)
+        {
+            return LocationError.Determinate($"creating {temporary}: {opened.Status}: {opened.Error}");
+        }
+        using (IDurableFile file = opened.Value!)
+        {
+            IoResult step = await file.SetLengthAsync(0);
+            if (step.IsOk)
+            {
+                step = await file.WriteAsync(0, live.ToArray());
+            }
+            if (step.IsOk)
+            {
+                step = await file.FlushAsync();
+            }
+            if (!step.IsOk)
+            {
+                return LocationError.Determinate($"writing {temporary}: {step}");
+            }
+        }
+        IoResult renamed = await _storage.RenameAsync(temporary, Path(SegmentName(next)));
+        if (renamed.IsOk)
+        {
+            renamed = await _storage.SyncDirectoryAsync(_root);
+        }
+        return renamed.IsOk ? LocationResult.Ok : LocationError.Determinate($"publishing {Path(SegmentName(next))}: {renamed}");
+    }
+
+    // ---- records ----
+
+    private byte[] Encode(RecordKind kind, string key, ulong seqno, byte[] data)
+    {
+        int keyBytes = s_strictUtf8.GetByteCount(key);
+        if (keyBytes > ushort.MaxValue)
+        {
+            throw new ArgumentException($"consensus keys are at most {ushort.MaxValue} bytes", nameof(key));
+        }
+        var record = new byte[HeaderBytes + keyBytes + data.Length + TrailerBytes];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, RecordMagic);
+        record[4] = (byte)kind;
+        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(5), (ushort)keyBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(7), data.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(11), seqno);
+        s_strictUtf8.GetBytes(key, record.AsSpan(HeaderBytes));
+        data.CopyTo(record.AsSpan(HeaderBytes + keyBytes));
+        int body = record.Length - TrailerBytes;
+        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(body), _checksum.Hash(record.AsSpan(0, body)));
+        return record;
+    }
+
+    /// <summary>The whole length a record's header declares, or -1 when the header is not a record's.</summary>
+    private static int DeclaredLength(ReadOnlySpan<byte> header)
+    {
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header) != RecordMagic || header[4] is < 1 or > 3)
+        {
+            return -1;
+        }
+        long length = (long)HeaderBytes + BinaryPrimitives.ReadUInt16LittleEndian(header[5..]) + BinaryPrimitives.ReadInt32LittleEndian(header[7..]) + TrailerBytes;
+        return BinaryPrimitives.ReadInt32LittleEndian(header[7..]) < 0 || length > int.MaxValue ? -1 : (int)length;
+    }
+
+    private Record? Decode(ReadOnlySpan<byte> bytes)
+    {
+        int length = bytes.Length >= HeaderBytes ? DeclaredLength(bytes) : -1;
+        if (length != bytes.Length)
+        {
+            return null;
+        }
+        int body = length - TrailerBytes;
+        if (_checksum.Hash(bytes[..body]) != BinaryPrimitives.ReadUInt64LittleEndian(bytes[body..]))
+        {
+            return null;
+        }
+        int keyBytes = BinaryPrimitives.ReadUInt16LittleEndian(bytes[5..]);
+        int dataLength = BinaryPrimitives.ReadInt32LittleEndian(bytes[7..]);
+        string key;
+        try
+        {
+            key = s_strictUtf8.GetString(bytes.Slice(HeaderBytes, keyBytes));
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+        return new Record((RecordKind)bytes[4], key, BinaryPrimitives.ReadUInt64LittleEndian(bytes[11..]), keyBytes, HeaderBytes + keyBytes, dataLength, length);
+    }
+
+    private async ValueTask<LocationResult<byte[]>> ReadDataAsync(Entry entry, string key)
+    {
+        var record = new byte[entry.Length];
+        for (int attempt = 0; ; attempt++)
+        {
+            LocationResult<int> got = await ReadExactlyAsync(_segment!, entry.Offset, record);
+            if (!got.IsOk)
+            {
+                return got.Error!;
+            }
+            if (got.Value == record.Length && Decode(record) is Record decoded && decoded.Key == key && decoded.SeqNo == entry.SeqNo)
+            {
+                return record.AsSpan(decoded.DataOffset, decoded.DataLength).ToArray();
+            }
+            if (attempt + 1 >= CorruptRereadsMax)
+            {
+                return LocationError.Determinate($"{_segment!.Path} is corrupt at offset {entry.Offset}: version {entry.SeqNo} of '{key}' fails its checksum");
+            }
+        }
+    }
+
+    private static async ValueTask<LocationResult<int>> ReadExactlyAsync(IDurableFile file, long offset, Memory<byte> buffer)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            IoResult<int> read = await file.ReadAsync(offset + total, buffer[total..]);
+            if (!read.IsOk)
+            {
+                return LocationError.Determinate($"reading {file.Path} at {offset + total}: {read}");
+            }
+            if (read.Value == 0)
+            {
+                break;
+            }
+            total += read.Value;
+        }
+        return total;
+    }
+
+    // ---- helpers ----
+
+    private static VersionedData Head(KeyLog log) => new(log.Versions[^1].SeqNo, log.HeadData!);
+
+    private static long EndOf(Entry entry) => entry.Offset + entry.Length;
+
+    /// <summary>The index of the first version whose seqno is at least <paramref name="seqno"/>.</summary>
+    private static int LowerBound(List<Entry> versions, ulong seqno)
+    {
+        int low = 0, high = versions.Count;
+        while (low < high)
+        {
+            int middle = (low + high) / 2;
+            if (versions[middle].SeqNo < seqno)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+        return low;
+    }
+
+    private string Path(string name) => StoragePath.Combine(_root, name);
+
+    private static string SegmentName(ulong generation) => SegmentPrefix + generation.ToString("D20", CultureInfo.InvariantCulture);
+
+    private static ulong? ParseGeneration(string name) =>
+        name.Length == SegmentPrefix.Length + 20
+        && ulong.TryParse(name.AsSpan(SegmentPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out ulong generation)
+            ? generation
+            : null;
+
+    /// <summary>FIFO mutual exclusion between the tasks of one node loop, held across awaits.</summary>
+    private sealed class Gate
+    {
+        private readonly Queue<TaskCompletionSource<IDisposable>> _waiters = new();
+        private bool _held;
+
+        public Task<IDisposable> EnterAsync()
+        {
+            if (!_held)
+            {
+                _held = true;
+                return Task.FromResult<IDisposable>(new Exit(this));
+            }
+            var waiter = new TaskCompletionSource<IDisposable>();
+            _waiters.Enqueue(waiter);
+            return waiter.Task;
+        }
+
+        private void Leave()
+        {
+            if (_waiters.Count > 0)
+            {
+                _waiters.Dequeue().SetResult(new Exit(this));
+                return;
+            }
+            _held = false;
+        }
+
+        private sealed class Exit(Gate gate) : IDisposable
+        {
+            private bool _done;
+
+            public void Dispose()
+            {
+                if (!_done)
+                {
+                    _done = true;
+                    gate.Leave();
+                }
+            }
+        }
+    }
+}
