@@ -86,9 +86,8 @@ public sealed class LogConsensus : IConsensus
 
     // Group commit: at most one fsync in flight; callers whose records it does not cover wait for the next.
     private long _durableEnd;
-    private Task<LocationResult>? _flushing;
-    private long _flushingEpoch;
-    private long _flushingTarget;
+    private bool _flushing;
+    private readonly List<(long Epoch, long UpTo, TaskCompletionSource<LocationResult> Done)> _durabilityWaiters = [];
 
     /// <param name="storage">The node's disk; other processes may share the same directory through their own.</param>
     /// <param name="root">The directory, relative to the storage root, holding the log; created on demand.</param>
@@ -661,63 +660,96 @@ public sealed class LogConsensus : IConsensus
     // ---- durability: group commit ----
 
     /// <summary>Waits until the segment of <paramref name="epoch"/> is durable up to <paramref name="upTo"/>, sharing fsyncs.</summary>
-    private async ValueTask<LocationResult> EnsureDurableAsync(long epoch, long upTo)
+    private Task<LocationResult> EnsureDurableAsync(long epoch, long upTo)
     {
-        while (true)
+        if (Settled(epoch, upTo) is LocationResult settled)
         {
-            if (epoch != _epoch)
-            {
-                // The segment was replaced: by compaction, after a sync of all of it, or by a reload after a failure.
-                return _durablyRetiredEpochs.Contains(epoch) || upTo == 0
-                    ? LocationResult.Ok
-                    : LocationError.Indeterminate("the log was reloaded after a failure before this record was known durable");
-            }
-            if (_durableEnd >= upTo)
-            {
-                return LocationResult.Ok;
-            }
-            if (_suspect)
-            {
-                return LocationError.Indeterminate("an earlier write or fsync of the log failed");
-            }
-            if (_flushing is { } inflight)
-            {
-                bool covers = _flushingEpoch == epoch && _flushingTarget >= upTo;
-                LocationResult outcome = await inflight;
-                if (ReferenceEquals(_flushing, inflight))
-                {
-                    _flushing = null;
-                }
-                if (covers && !outcome.IsOk)
-                {
-                    return outcome;
-                }
-                continue;
-            }
-            _flushingEpoch = _epoch;
-            _flushingTarget = _end;
-            _flushing = FlushAndVerifyAsync(_segment!, _epoch, _durableEnd, _end);
+            return Task.FromResult(settled);
         }
+        var done = new TaskCompletionSource<LocationResult>();
+        _durabilityWaiters.Add((epoch, upTo, done));
+        if (!_flushing)
+        {
+            _flushing = true;
+            _ = FlushRoundsAsync();
+        }
+        return done.Task;
     }
 
-    private async Task<LocationResult> FlushAndVerifyAsync(IDurableFile segment, long epoch, long from, long to)
+    /// <summary>The answer for a wait that needs no fsync, or null.</summary>
+    private LocationResult? Settled(long epoch, long upTo)
     {
-        IoResult flushed = await segment.FlushAsync();
-        LocationResult result = flushed.IsOk
-            ? await VerifyAsync(segment, from, to)
-            : LocationError.Indeterminate($"fsync of {segment.Path}: {flushed}");
-        if (epoch == _epoch)
+        if (upTo == 0 || (epoch == _epoch && _durableEnd >= upTo))
         {
-            if (result.IsOk)
+            return LocationResult.Ok;
+        }
+        if (epoch != _epoch)
+        {
+            // The segment was replaced: by compaction, after a sync of all of it, or by a reload after a failure.
+            return _durablyRetiredEpochs.Contains(epoch)
+                ? LocationResult.Ok
+                : LocationError.Indeterminate("the log was reloaded after a failure before this record was known durable");
+        }
+        if (_suspect)
+        {
+            return LocationResult.Fail(LocationError.Indeterminate("an earlier write or fsync of the log failed"));
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Group commit: one fsync at a time, each covering everything appended before it started; the waiters it
+    /// covers are answered, and the rest wait for the next round. Each waiter has its own completion, answered in
+    /// arrival order once the round's bookkeeping is done.
+    /// </summary>
+    private async Task FlushRoundsAsync()
+    {
+        while (_durabilityWaiters.Count > 0)
+        {
+            long epoch = _epoch;
+            bool flushed = false;
+            if (_segment is { } segment && !_suspect && _durableEnd < _end)
             {
-                _durableEnd = Math.Max(_durableEnd, to);
+                flushed = true;
+                long from = _durableEnd, to = _end;
+                IoResult synced = await segment.FlushAsync();
+                LocationResult result = synced.IsOk
+                    ? await VerifyAsync(segment, from, to)
+                    : LocationError.Indeterminate($"fsync of {segment.Path}: {synced}");
+                if (epoch == _epoch)
+                {
+                    if (result.IsOk)
+                    {
+                        _durableEnd = Math.Max(_durableEnd, to);
+                    }
+                    else
+                    {
+                        _suspect = true;
+                    }
+                }
             }
-            else
+            var answered = new List<(TaskCompletionSource<LocationResult> Done, LocationResult Result)>();
+            _durabilityWaiters.RemoveAll(waiter =>
             {
-                _suspect = true;
+                if (Settled(waiter.Epoch, waiter.UpTo) is LocationResult settled)
+                {
+                    answered.Add((waiter.Done, settled));
+                    return true;
+                }
+                if (!flushed)
+                {
+                    // Nothing left to sync, yet not settled: never spin, answer as unknown.
+                    answered.Add((waiter.Done, LocationError.Indeterminate("the log changed before this record was known durable")));
+                    return true;
+                }
+                return false;
+            });
+            foreach ((TaskCompletionSource<LocationResult> done, LocationResult result) in answered)
+            {
+                done.SetResult(result);
             }
         }
-        return result;
+        _flushing = false;
     }
 
     /// <summary>Reads back what an fsync covered: the records must all be there, whole, as written.</summary>

@@ -32,7 +32,7 @@ namespace Kernel.Sim.Scenarios;
 /// The model is resolved at the end: after the faults stop, one final snapshot shows which appends with an
 /// unknown outcome committed; only then are the snapshots taken during the run compared.
 /// </remarks>
-public sealed class PersistScenario(bool inlineUpkeep = false) : SimScenario
+public sealed class PersistScenario(bool inlineUpkeep = false, bool lockFreeConsensus = false) : SimScenario
 {
     private const int LocationPort = 2101;
     private const int Writers = 2;
@@ -47,11 +47,13 @@ public sealed class PersistScenario(bool inlineUpkeep = false) : SimScenario
     private bool _stopping;
 
     /// <summary>
-    /// <c>persist</c> runs upkeep as production does, after the calls that ask for it
-    /// (<see cref="PersistConfig.UpkeepInBackground"/>); <c>persist-inline-upkeep</c> runs it before they return. The
-    /// two share seeds, so a seed means the same faults and schedule choices in both.
+    /// <c>persist</c> runs upkeep after the calls that ask for it (<see cref="PersistConfig.UpkeepInBackground"/>)
+    /// on the production consensus (<see cref="LogConsensus"/>, served by two instances on one disk that take turns,
+    /// as two processes sharing a directory do); <c>persist-inline-upkeep</c> runs upkeep before the calls return;
+    /// <c>persist-lockfree-consensus</c> serves consensus with <see cref="FileConsensus"/>. The variants share
+    /// seeds, so a seed means the same faults and schedule choices in each.
     /// </summary>
-    public override string Name => inlineUpkeep ? "persist-inline-upkeep" : "persist";
+    public override string Name => lockFreeConsensus ? "persist-lockfree-consensus" : inlineUpkeep ? "persist-inline-upkeep" : "persist";
 
     public override string SeedName => "persist";
 
@@ -104,7 +106,7 @@ public sealed class PersistScenario(bool inlineUpkeep = false) : SimScenario
     public override void Setup(SimWorld world)
     {
         world.AddNode("blob", () => new LocationNode(blob: true), SimNodeOptions.Server);
-        world.AddNode("consensus", () => new LocationNode(blob: false), SimNodeOptions.Server);
+        world.AddNode("consensus", () => new LocationNode(blob: false, lockFreeConsensus), SimNodeOptions.Server);
         for (int i = 0; i < Writers; i++)
         {
             int index = i;
@@ -164,12 +166,14 @@ public sealed class PersistScenario(bool inlineUpkeep = false) : SimScenario
     }
 
     /// <summary>Serves one location primitive from this node's disk.</summary>
-    private sealed class LocationNode(bool blob) : INode
+    private sealed class LocationNode(bool blob, bool lockFreeConsensus = false) : INode
     {
         public async Task RunAsync(INodeContext context)
         {
             IBlob? blobBackend = blob ? new FileBlob(context.Storage, context.Random.Fork("blob"), "blob") : null;
-            IConsensus? consensusBackend = blob ? null : new FileConsensus(context.Storage, context.Random.Fork("consensus"), "consensus");
+            IConsensus? consensusBackend = blob ? null
+                : lockFreeConsensus ? new FileConsensus(context.Storage, context.Random.Fork("consensus"), "consensus")
+                : new TakeTurnsConsensus(new LogConsensus(context.Storage, "consensus", compactionThresholdBytes: 64 << 10), new LogConsensus(context.Storage, "consensus", compactionThresholdBytes: 64 << 10));
             await new LocationServer(context, blobBackend, consensusBackend).RunAsync(LocationPort);
         }
     }

@@ -13,6 +13,7 @@ public static class ScenarioCatalog
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: false)),
         Entry(() => new PersistScenario()),
         Entry(() => new PersistScenario(inlineUpkeep: true)),
+        Entry(() => new PersistScenario(lockFreeConsensus: true)),
         Entry(() => new EndToEnd.EndToEndScenario()),
         Entry(() => new LockServiceScenario(racy: true)),
         Entry(() => new WriteAheadLogScenario(ackBeforeFsync: true)),

@@ -31,7 +31,7 @@ namespace Kernel.Tests.Bench;
 /// <item>(a) floor: 4 KiB append + fdatasync (RandomAccess.Write, then fdatasync(2) through P/Invoke), p50/p99;
 /// also a pre-allocated overwrite + fdatasync, and one atomic file publish (create, write, fsync, rename,
 /// directory fsync: the least a crash-safe new file costs).</item>
-/// <item>(b) one writer, 10-row batches: durable compare_and_append latency on FileBlob + FileConsensus, with
+/// <item>(b) one writer, 10-row batches: durable compare_and_append latency on FileBlob + LogConsensus (and, for comparison, the lock-free FileConsensus), with
 /// the ratio to the floor's p50 (goal: at most 2x), and the per-commit count and time of every kind of storage
 /// call (the profile).</item>
 /// <item>(c) commits/s with 1, 8 and 32 writers, each on its own shard and its own node (goal: 20,000/s at 32).</item>
@@ -119,14 +119,15 @@ public static partial class PersistBenchmarks
             if (sections.Contains('b', StringComparison.Ordinal))
             {
                 Progress("(b) compare_and_append latency, one writer");
-                foreach ((string name, PersistConfig? config) in new (string, PersistConfig?)[]
+                foreach ((string name, PersistConfig? config, bool lockFree) in new (string, PersistConfig?, bool)[]
                 {
-                    ("commit path (upkeep untimed, between commits)", null),
-                    ("upkeep inline, before each append returns (default config)", PersistConfig.Default with { UpkeepInBackground = false }),
-                    ("upkeep in the background", PersistConfig.Default with { UpkeepInBackground = true }),
+                    ("commit path (upkeep untimed, between commits)", null, false),
+                    ("upkeep inline, before each append returns (default config)", PersistConfig.Default with { UpkeepInBackground = false }, false),
+                    ("upkeep in the background", PersistConfig.Default with { UpkeepInBackground = true }, false),
+                    ("commit path, lock-free FileConsensus instead of the log", null, true),
                 })
                 {
-                    LatencyRun run = await SerialLatencyAsync(host, "latency-" + rows.Count, settings, config);
+                    LatencyRun run = await SerialLatencyAsync(host, "latency-" + rows.Count, settings, config, lockFree);
                     rows.Add(new($"(b) compare_and_append, 10 rows, {name}", Micros(run.Latency.P50), Micros(run.Latency.P99), PerSecond(1 / run.Latency.Mean),
                         Micros(append.P50), Ratio(run.Latency.P50, append.P50), "p50 <= 2.00x floor" + Met(run.Latency.P50 <= 2 * append.P50)));
                     notes.Add($"(b) {name}: per commit {run.Counts.PerOperation(run.Commits)}; {run.AllocatedBytesPerCommit / 1024.0:0.0} KiB allocated per commit");
@@ -286,13 +287,13 @@ public static partial class PersistBenchmarks
     /// commit pays what a background compaction costs it (its cached state is stale: one lost compare-and-set
     /// and a fresh read of the head).
     /// </summary>
-    private static async Task<LatencyRun> SerialLatencyAsync(ProductionHost host, string name, Settings settings, PersistConfig? config)
+    private static async Task<LatencyRun> SerialLatencyAsync(ProductionHost host, string name, Settings settings, PersistConfig? config, bool lockFreeConsensus)
     {
         LatencyRun? result = null;
         await RunNodesAsync(host, name, 1, async (context, _) =>
         {
             var storage = new CountingStorage(context.Storage);
-            PersistClient client = FileClient(context, storage, config ?? s_commitPath);
+            PersistClient client = FileClient(context, storage, config ?? s_commitPath, lockFreeConsensus);
             ShardId shard = ShardId.New(context.Random);
             WriteHandle writer = (await client.OpenWriterAsync(shard, "bench")).Unwrap();
             var upkeep = new ShardMachine(client.Context, shard);
@@ -612,9 +613,9 @@ public static partial class PersistBenchmarks
 
     // ---- shared ----
 
-    private static PersistClient FileClient(INodeContext context, IDurableStorage storage, PersistConfig config) => new(
+    private static PersistClient FileClient(INodeContext context, IDurableStorage storage, PersistConfig config, bool lockFreeConsensus = false) => new(
         new FileBlob(storage, context.Random.Fork("blob"), "blob"),
-        new FileConsensus(storage, context.Random.Fork("consensus"), "consensus"),
+        lockFreeConsensus ? new FileConsensus(storage, context.Random.Fork("consensus"), "consensus") : new LogConsensus(storage, "consensus"),
         context.Clock,
         context.Random.Fork("persist"),
         config);

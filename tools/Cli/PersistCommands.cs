@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist;
@@ -138,6 +139,15 @@ public static class PersistCommands
         }
     }
 
+    /// <summary>True when the directory holds <see cref="FileConsensus"/>'s layout (a subdirectory per key) and no log.</summary>
+    private static bool HoldsPerKeyDirectories(FileLocation location)
+    {
+        string path = Path.Join(location.Parent, location.Name);
+        return Directory.Exists(path)
+            && Directory.EnumerateDirectories(path).Any()
+            && !File.Exists(Path.Join(path, "lock"));
+    }
+
     /// <summary>The inspector node: opens both locations read-only on its loop, reads, renders, and ends.</summary>
     /// <remarks>Its results are read by the host's caller only after the node has exited.</remarks>
     private sealed class Inspection(PersistLocation blob, PersistLocation consensus, ShardId? shard, bool json) : INode
@@ -166,7 +176,10 @@ public static class PersistCommands
                     var consensusStorage = new FileStorage(consensusDirectory.Parent);
                     storages.Add(consensusStorage);
                     views.Add(new ReadOnlyStorage(consensusStorage));
-                    store = new FileConsensus(views[^1], context.Random.Fork("consensus"), consensusDirectory.Name);
+                    // A directory holding consensus as one log (what `kernel start` writes) or as a directory per key.
+                    store = HoldsPerKeyDirectories(consensusDirectory)
+                        ? new FileConsensus(views[^1], context.Random.Fork("consensus"), consensusDirectory.Name)
+                        : new LogConsensus(views[^1], consensusDirectory.Name);
                 }
                 else
                 {

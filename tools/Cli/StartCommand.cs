@@ -103,11 +103,11 @@ internal static class StartCommand
         return 0;
     }
 
-    // Each node opens its own handles on the shared persist directory (file consensus is safe for several).
+    // Each node opens its own handles on the shared persist directory (the consensus log is safe for several processes).
     private static PersistClient OpenPersist(string persistRoot, INodeContext context, IShardNotifier notifier) => new(
         new PersistContext(
             new FileBlob(new FileStorage(persistRoot), context.Random, "blob"),
-            new FileConsensus(new FileStorage(persistRoot), context.Random, "consensus"),
+            new LogConsensus(new FileStorage(persistRoot), "consensus"),
             context.Clock,
             context.Random)
         {

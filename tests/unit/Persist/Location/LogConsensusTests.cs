@@ -1,0 +1,433 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using System.Threading.Tasks;
+using Kernel.Persist.Location;
+using Kernel.Runtime;
+using Kernel.Tests.Unit.Persist.Support;
+using Xunit;
+
+namespace Kernel.Tests.Unit.Persist.Location;
+
+/// <summary>
+/// LogConsensus beyond the contract: several processes interleaved step by step, crashes at every step (the disk
+/// keeps a random prefix of what was not synced), torn tails, I/O errors at every step, and compaction, including a
+/// compactor that dies half way and a process that sleeps through two compactions. The property throughout: each
+/// key's history is one gap-free chain of versions that some caller wrote, and nothing a caller was told (a
+/// committed write, a head read) is lost.
+/// </summary>
+public sealed class LogConsensusTests
+{
+    private const string Root = "consensus";
+    private const string Key = "shard";
+
+    /// <summary>Racing writers on one disk (each its own instance, as processes are), interleaved by seeded schedules.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void Interleaved_RacingProcesses_HistoryIsOneChainOfCommittedWrites(ulong seed)
+    {
+        var scheduler = new StepScheduler(seed);
+        var storage = new TestStorage(scheduler);
+        var committed = new List<(ulong SeqNo, string Data)>();
+        var bodies = new List<Func<Task>>();
+        for (int p = 0; p < 3; p++)
+        {
+            int process = p;
+            // A tiny compaction threshold, so that compactions race with the writers too.
+            var consensus = new LogConsensus(storage, Root, compactionThresholdBytes: 600);
+            bodies.Add(async () =>
+            {
+                for (int attempt = 0; attempt < 8; attempt++)
+                {
+                    VersionedData? head = Ok(await consensus.HeadAsync(Key));
+                    ulong? expected = head?.SeqNo;
+                    ulong next = expected is ulong e ? e + 1 : (ulong)(10 * (process + 1));
+                    string data = $"p{process} a{attempt}";
+                    if (Ok(await consensus.CompareAndSetAsync(Key, expected, V(next, data))) == CasOutcome.Committed)
+                    {
+                        committed.Add((next, data));
+                    }
+                    if (attempt % 3 == 2 && expected is ulong below)
+                    {
+                        LocationResult<long> truncated = await consensus.TruncateAsync(Key, below);
+                        Assert.True(truncated.IsOk || truncated.Error!.Kind == ErrorKind.Determinate, truncated.Error?.ToString());
+                    }
+                }
+            });
+        }
+
+        scheduler.Run([.. bodies]);
+
+        var checker = new LogConsensus(storage, Root);
+        IReadOnlyList<VersionedData> history = [];
+        scheduler.Run(async () => history = Ok(await checker.ScanAsync(Key, 0, 10_000)));
+        AssertChain(history);
+        var bySeqNo = new Dictionary<ulong, string>();
+        foreach (VersionedData version in history)
+        {
+            bySeqNo[version.SeqNo] = Encoding.UTF8.GetString(version.Data);
+        }
+        foreach ((ulong seqno, string data) in committed)
+        {
+            if (seqno >= history[0].SeqNo)
+            {
+                Assert.Equal(data, bySeqNo[seqno]);
+            }
+        }
+        Assert.Equal(committed[^1].SeqNo, history[^1].SeqNo);
+    }
+
+    /// <summary>
+    /// Two processes write; the machine crashes after k storage steps, for every k, and keeps a random prefix of the
+    /// unsynced directory operations and only flushed file bytes. Every acknowledged write survives, the history is a
+    /// chain, and the next write commits.
+    /// </summary>
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    [InlineData(23)]
+    public void Crash_AtEveryStep_LosesNothingAcknowledged(ulong seed)
+    {
+        var random = new SeededRandom(seed);
+        for (long steps = 0; ; steps++)
+        {
+            var scheduler = new StepScheduler(seed + (ulong)steps);
+            var storage = new TestStorage(scheduler);
+            var acknowledged = new List<(ulong SeqNo, string Data)>();
+            var bodies = new List<Func<Task>>();
+            for (int p = 0; p < 2; p++)
+            {
+                int process = p;
+                var consensus = new LogConsensus(storage, Root, compactionThresholdBytes: 400);
+                bodies.Add(async () =>
+                {
+                    for (int attempt = 0; attempt < 4; attempt++)
+                    {
+                        VersionedData? head = Ok(await consensus.HeadAsync(Key));
+                        ulong next = head is null ? 1 : head.SeqNo + 1;
+                        string data = $"p{process} a{attempt}";
+                        if (Ok(await consensus.CompareAndSetAsync(Key, head?.SeqNo, V(next, data))) == CasOutcome.Committed)
+                        {
+                            acknowledged.Add((next, data));
+                        }
+                        if (head is not null)
+                        {
+                            _ = await consensus.TruncateAsync(Key, head.SeqNo);
+                        }
+                    }
+                });
+            }
+            bool finished = scheduler.RunSteps(steps, [.. bodies]);
+
+            storage.Crash(random);
+
+            var after = new LogConsensus(storage, Root);
+            scheduler.Run(async () =>
+            {
+                VersionedData? head = Ok(await after.HeadAsync(Key));
+                if (acknowledged.Count > 0)
+                {
+                    (ulong lastSeqNo, string lastData) = acknowledged[^1];
+                    Assert.True(head is not null && head.SeqNo >= lastSeqNo, $"after {steps} steps: acknowledged {lastSeqNo} lost, head {head?.SeqNo}");
+                    if (head!.SeqNo == lastSeqNo)
+                    {
+                        Assert.Equal(lastData, Encoding.UTF8.GetString(head.Data));
+                    }
+                }
+                if (head is not null)
+                {
+                    AssertChain(Ok(await after.ScanAsync(Key, 0, 1000)));
+                }
+                ulong next = head is null ? 1 : head.SeqNo + 1;
+                Assert.Equal(CasOutcome.Committed, Ok(await after.CompareAndSetAsync(Key, head?.SeqNo, V(next, "after crash"))));
+                Assert.Equal(next, Ok(await new LogConsensus(storage, Root).HeadAsync(Key))!.SeqNo);
+            });
+            if (finished)
+            {
+                break; // k reached the whole run uninterrupted: every crash point has been covered
+            }
+        }
+    }
+
+    /// <summary>A torn record at the end of the log (a crash in the middle of an append) reads as never written, and is cut before the next append.</summary>
+    [Fact]
+    public void TornTail_IsIgnoredAndCutBeforeTheNextAppend()
+    {
+        var storage = new TestStorage();
+        Run(async () =>
+        {
+            var writer = new LogConsensus(storage, Root);
+            Ok(await writer.CompareAndSetAsync(Key, null, V(1, "one")));
+            Ok(await writer.CompareAndSetAsync(Key, 1, V(2, "two")));
+        });
+        string segment = SegmentPath(storage);
+        byte[] whole = storage.Peek(segment)!;
+        byte[] torn = new byte[whole.Length + 30];
+        whole.CopyTo(torn, 0);
+        whole.AsSpan(0, 30).CopyTo(torn.AsSpan(whole.Length)); // a header whose record never made it
+        storage.Poke(segment, torn);
+        Run(async () =>
+        {
+            var next = new LogConsensus(storage, Root);
+            Assert.Equal(2UL, Ok(await next.HeadAsync(Key))!.SeqNo);
+            Assert.Equal(CasOutcome.Committed, Ok(await next.CompareAndSetAsync(Key, 2, V(3, "three"))));
+            var fresh = new LogConsensus(storage, Root);
+            IReadOnlyList<VersionedData> history = Ok(await fresh.ScanAsync(Key, 0, 10));
+            Assert.Equal(["one", "two", "three"], history.Select(v => Encoding.UTF8.GetString(v.Data)));
+        });
+    }
+
+    /// <summary>Every storage operation of a write fails once, before or after taking effect; the answer always matches what happened.</summary>
+    [Theory]
+    [InlineData(FaultAction.FailBefore)]
+    [InlineData(FaultAction.FailAfter)]
+    public void IoError_AtEachStep_ResultMatchesWhatHappened(FaultAction action)
+    {
+        for (int failAt = 1; failAt < 30; failAt++)
+        {
+            var storage = new TestStorage();
+            var consensus = new LogConsensus(storage, Root);
+            var other = new LogConsensus(storage, Root);
+            Run(async () =>
+            {
+                Ok(await consensus.CompareAndSetAsync(Key, null, V(1, "v1")));
+                int operation = 0;
+                storage.Faults = (name, _) => ++operation == failAt ? action : FaultAction.None;
+                LocationResult<CasOutcome> cas = await consensus.CompareAndSetAsync(Key, 1, V(2, "v2"));
+                storage.Faults = null;
+
+                foreach (LogConsensus reader in new[] { consensus, other })
+                {
+                    VersionedData head = Ok(await reader.HeadAsync(Key))!;
+                    if (cas.IsOk && cas.Value == CasOutcome.Committed)
+                    {
+                        Assert.Equal(2UL, head.SeqNo);
+                    }
+                    else if (!cas.IsOk && cas.Error!.Kind == ErrorKind.Determinate)
+                    {
+                        Assert.Equal(1UL, head.SeqNo);
+                    }
+                }
+                VersionedData now = Ok(await other.HeadAsync(Key))!;
+                Assert.Equal(CasOutcome.Committed, Ok(await consensus.CompareAndSetAsync(Key, now.SeqNo, V(now.SeqNo + 1, "next"))));
+                Assert.Equal(now.SeqNo + 1, Ok(await other.HeadAsync(Key))!.SeqNo);
+            });
+        }
+    }
+
+    /// <summary>
+    /// One process compacts the log twice while another sleeps holding the oldest segment open; the sleeper must move
+    /// to the newest segment, not rebuild the one in between from its stale index.
+    /// </summary>
+    [Fact]
+    public void Compaction_ProcessSleepingThroughTwoCompactions_ReadsAndWritesTheNewestSegment()
+    {
+        var storage = new TestStorage();
+        var active = new LogConsensus(storage, Root, compactionThresholdBytes: 300);
+        var sleeper = new LogConsensus(storage, Root, compactionThresholdBytes: 300);
+        Run(async () =>
+        {
+            Ok(await active.CompareAndSetAsync(Key, null, V(1, "v1")));
+            Assert.Equal(1UL, Ok(await sleeper.HeadAsync(Key))!.SeqNo);
+            int compactions = 0;
+            ulong head = 1;
+            string segment = SegmentPath(storage);
+            while (compactions < 2)
+            {
+                Ok(await active.CompareAndSetAsync(Key, head, V(head + 1, "v" + (head + 1) + new string('x', 40))));
+                head++;
+                Ok(await active.TruncateAsync(Key, head));
+                string now = SegmentPath(storage);
+                if (now != segment)
+                {
+                    compactions++;
+                    segment = now;
+                }
+            }
+            Assert.Equal(head, Ok(await sleeper.HeadAsync(Key))!.SeqNo);
+            Assert.Equal(CasOutcome.Committed, Ok(await sleeper.CompareAndSetAsync(Key, head, V(head + 1, "from the sleeper"))));
+            Assert.Equal(head + 1, Ok(await active.HeadAsync(Key))!.SeqNo);
+            Assert.Equal(head + 1, Ok(await new LogConsensus(storage, Root).HeadAsync(Key))!.SeqNo);
+            Assert.Single(storage.Paths(), p => p.StartsWith(Root + "/log.", StringComparison.Ordinal));
+        });
+    }
+
+    /// <summary>A compaction that dies after sealing the segment and before publishing the next: whoever comes next finishes it.</summary>
+    [Fact]
+    public void Compaction_CompactorDiesAfterTheSeal_NextProcessFinishesIt()
+    {
+        for (long steps = 1; ; steps++)
+        {
+            var scheduler = new StepScheduler(7);
+            var storage = new TestStorage(scheduler);
+            var setup = new LogConsensus(storage, Root, compactionThresholdBytes: 1 << 20);
+            scheduler.Run(async () =>
+            {
+                Ok(await setup.CompareAndSetAsync("other", null, V(5, "other key")));
+                Ok(await setup.CompareAndSetAsync(Key, null, V(1, "v1" + new string('x', 100))));
+                for (ulong n = 1; n < 6; n++)
+                {
+                    Ok(await setup.CompareAndSetAsync(Key, n, V(n + 1, "v" + (n + 1) + new string('x', 100))));
+                }
+            });
+            var compactor = new LogConsensus(storage, Root, compactionThresholdBytes: 200);
+            bool finished = scheduler.RunSteps(steps, async () => Ok(await compactor.TruncateAsync(Key, 6)));
+
+            storage.Crash(new SeededRandom((ulong)steps));
+
+            var next = new LogConsensus(storage, Root);
+            scheduler.Run(async () =>
+            {
+                Assert.Equal(6UL, Ok(await next.HeadAsync(Key))!.SeqNo);
+                Assert.Equal(5UL, Ok(await next.HeadAsync("other"))!.SeqNo);
+                IReadOnlyList<VersionedData> history = Ok(await next.ScanAsync(Key, 0, 100));
+                AssertChain(history);
+                Assert.Equal(6UL, history[^1].SeqNo);
+                Assert.Equal(CasOutcome.Committed, Ok(await next.CompareAndSetAsync(Key, 6, V(7, "v7"))));
+                Assert.Equal(["other", Key], Ok(await new LogConsensus(storage, Root).ListKeysAsync()));
+            });
+            if (finished)
+            {
+                break;
+            }
+        }
+    }
+
+    /// <summary>Concurrent compare-and-sets on different keys from one process share one fsync.</summary>
+    [Fact]
+    public void GroupCommit_ConcurrentWritesOnDifferentKeys_ShareAnFsync()
+    {
+        var scheduler = new StepScheduler(3);
+        var storage = new CountingFlushStorage(new TestStorage(scheduler), scheduler);
+        var consensus = new LogConsensus(storage, Root);
+        scheduler.Run(async () =>
+        {
+            Ok(await consensus.CompareAndSetAsync("warm", null, V(1, "warm")));
+            int before = storage.Flushes;
+            var writes = new List<Task<LocationResult<CasOutcome>>>();
+            for (int i = 0; i < 16; i++)
+            {
+                writes.Add(consensus.CompareAndSetAsync("key" + i, null, V(1, "v")).AsTask());
+            }
+            foreach (Task<LocationResult<CasOutcome>> write in writes)
+            {
+                Assert.Equal(CasOutcome.Committed, Ok(await write));
+            }
+            Assert.True(storage.Flushes - before <= 4, $"{storage.Flushes - before} fsyncs for 16 concurrent writes");
+        });
+    }
+
+    /// <summary>A bit flipped inside an acknowledged record reads as the end of the log, never as data.</summary>
+    [Fact]
+    public void CorruptRecord_IsNeverReturnedAsData()
+    {
+        var storage = new TestStorage();
+        Run(async () =>
+        {
+            var writer = new LogConsensus(storage, Root);
+            Ok(await writer.CompareAndSetAsync(Key, null, V(1, "one")));
+            Ok(await writer.CompareAndSetAsync(Key, 1, V(2, "two")));
+        });
+        string segment = SegmentPath(storage);
+        byte[] bytes = storage.Peek(segment)!;
+        bytes[^12] ^= 0x40; // inside the last record's data
+        storage.Poke(segment, bytes);
+        Run(async () =>
+        {
+            VersionedData head = Ok(await new LogConsensus(storage, Root).HeadAsync(Key))!;
+            Assert.Equal(1UL, head.SeqNo);
+            Assert.Equal("one", Encoding.UTF8.GetString(head.Data));
+        });
+    }
+
+    private static string SegmentPath(TestStorage storage)
+    {
+        string? found = null;
+        foreach (string path in storage.Paths())
+        {
+            if (path.StartsWith(Root + "/log.", StringComparison.Ordinal) && !path.EndsWith(".tmp", StringComparison.Ordinal))
+            {
+                found = path;
+            }
+        }
+        return found ?? throw new InvalidOperationException("no log segment");
+    }
+
+    private static void AssertChain(IReadOnlyList<VersionedData> history)
+    {
+        Assert.NotEmpty(history);
+        for (int i = 1; i < history.Count; i++)
+        {
+            Assert.Equal(history[i - 1].SeqNo + 1, history[i].SeqNo);
+        }
+    }
+
+    private static void Run(Func<Task> body) => new StepScheduler(0).Run(body);
+
+    private static VersionedData V(ulong seqno, string data) => new(seqno, Encoding.UTF8.GetBytes(data));
+
+    private static T Ok<T>(LocationResult<T> result)
+    {
+        Assert.True(result.IsOk, "consensus operation failed: " + result.Error);
+        return result.Value!;
+    }
+
+    /// <summary>Counts file flushes, each as slow as 50 other storage steps (an fsync against a write to the page cache).</summary>
+    private sealed class CountingFlushStorage(IDurableStorage inner, StepScheduler scheduler) : IDurableStorage
+    {
+        public int Flushes { get; private set; }
+
+        public StepScheduler Scheduler => scheduler;
+
+        public async ValueTask<IoResult<IDurableFile>> OpenAsync(string path, OpenMode mode)
+        {
+            IoResult<IDurableFile> opened = await inner.OpenAsync(path, mode);
+            return opened.IsOk ? IoResult<IDurableFile>.Ok(new File(this, opened.Value!)) : opened;
+        }
+
+        public ValueTask<IoResult> DeleteAsync(string path) => inner.DeleteAsync(path);
+
+        public ValueTask<IoResult> RenameAsync(string from, string to) => inner.RenameAsync(from, to);
+
+        public ValueTask<IoResult> CreateDirectoryAsync(string path) => inner.CreateDirectoryAsync(path);
+
+        public ValueTask<IoResult<IReadOnlyList<DirectoryEntry>>> ListAsync(string directory) => inner.ListAsync(directory);
+
+        public ValueTask<IoResult> SyncDirectoryAsync(string directory) => inner.SyncDirectoryAsync(directory);
+
+        private sealed class File(CountingFlushStorage owner, IDurableFile file) : IDurableFile
+        {
+            public string Path => file.Path;
+
+            public ValueTask<IoResult<int>> ReadAsync(long offset, Memory<byte> buffer) => file.ReadAsync(offset, buffer);
+
+            public ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data) => file.WriteAsync(offset, data);
+
+            public async ValueTask<IoResult> FlushAsync()
+            {
+                owner.Flushes++;
+                for (int i = 0; i < 50; i++)
+                {
+                    await owner.Scheduler.YieldAsync();
+                }
+                return await file.FlushAsync();
+            }
+
+            public ValueTask<IoResult<long>> GetLengthAsync() => file.GetLengthAsync();
+
+            public ValueTask<IoResult> SetLengthAsync(long length) => file.SetLengthAsync(length);
+
+            public ValueTask<IoResult> LockAsync() => file.LockAsync();
+
+            public ValueTask<IoResult> UnlockAsync() => file.UnlockAsync();
+
+            public void Dispose() => file.Dispose();
+        }
+    }
+}
