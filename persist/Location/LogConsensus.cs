@@ -79,6 +79,7 @@ public sealed class LogConsensus : IConsensus
     private readonly HashSet<long> _durablyRetiredEpochs = [];
     private bool _suspect;
     private long _end; // end of the last valid record
+    private ulong _lastChecksum; // the checksum of the record that ends at _end
     private long _fileLength; // the segment's length as of the last catch-up
     private long _liveBytes;
     private ulong? _sealedTo;
@@ -376,6 +377,22 @@ public sealed class LogConsensus : IConsensus
             // Bytes this index has seen are gone (a failed fsync dropped them): start over from the file.
             return await LoadAsync();
         }
+        if (_end > 0)
+        {
+            // The bytes this index has seen must still be there: a failed fsync can drop them (another instance's
+            // fsync, in another process) and later appends fill the file past this end again. The last record's
+            // checksum stands for the whole prefix: any other bytes there mean start over from the file.
+            var trailer = new byte[TrailerBytes];
+            LocationResult<int> got = await ReadExactlyAsync(_segment, _end - TrailerBytes, trailer);
+            if (!got.IsOk)
+            {
+                return got.Error!;
+            }
+            if (got.Value != TrailerBytes || BinaryPrimitives.ReadUInt64LittleEndian(trailer) != _lastChecksum)
+            {
+                return await LoadAsync();
+            }
+        }
         _fileLength = length.Value;
         if (length.Value == _end)
         {
@@ -496,6 +513,11 @@ public sealed class LogConsensus : IConsensus
             {
                 return got.Error!;
             }
+            if (got.Value < want)
+            {
+                // The file shrank since its length was read (a failed fsync dropped its unsynced tail): it ends here.
+                length = position + got.Value;
+            }
             int parsed = 0;
             bool invalid = false;
             while (_sealedTo is null)
@@ -596,6 +618,7 @@ public sealed class LogConsensus : IConsensus
 
     private void Apply(Record record, long offset, ReadOnlySpan<byte> bytes)
     {
+        _lastChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[^TrailerBytes..]);
         switch (record.Kind)
         {
             case RecordKind.Version:

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
@@ -39,7 +40,18 @@ public static class Compactor
             updates.AddRange(fetched.Value!);
         }
         Consolidation.AdvanceAndConsolidateInPlace(updates, request.Since);
-        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteAsync(context, machine.Shard, WriterName, updates, cancellationToken);
+        // A merge of inline batches that still fits one inline part stays inline: the merge is then one Consensus
+        // write and no Blob write. Bounded by the inputs' inline bytes, so a merge never grows the state's inline data.
+        long inputInlineBytes = 0;
+        foreach (HollowBatch input in request.Inputs)
+        {
+            foreach (PartRef part in input.Parts)
+            {
+                inputInlineBytes += part.Inline?.Length ?? 0;
+            }
+        }
+        int inlineBytesMax = (int)Math.Min(context.Config.InlinePartBytesMax, inputInlineBytes);
+        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteAsync(context, machine.Shard, WriterName, updates, cancellationToken, inlineBytesMax);
         if (!parts.IsOk)
         {
             return parts.Error!;
