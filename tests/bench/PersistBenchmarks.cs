@@ -34,7 +34,8 @@ namespace Kernel.Tests.Bench;
 /// <item>(b) one writer, 10-row batches: durable compare_and_append latency on FileBlob + LogConsensus (and, for comparison, the lock-free FileConsensus), with
 /// the ratio to the floor's p50 (goal: at most 2x), and the per-commit count and time of every kind of storage
 /// call (the profile).</item>
-/// <item>(c) commits/s with 1, 8 and 32 writers, each on its own shard and its own node (goal: 20,000/s at 32).</item>
+/// <item>(c) commits/s with 1, 8 and 32 writers, each on its own shard and its own node, all nodes sharing one persist
+/// directory as the processes of <c>kernel start</c> do (goal: 20,000/s at 32).</item>
 /// <item>(d) MB/s of 1 MiB and 8 MiB batches of random bytes against writing and fsyncing the same bytes (goal 70%).</item>
 /// <item>(e) PostgreSQL consensus compare_and_set next to SELECT 1 and an INSERT of the same row, on a throwaway
 /// PostgreSQL 15 with default durability.</item>
@@ -141,7 +142,9 @@ public static partial class PersistBenchmarks
                 Progress("(c) commits/s with 1, 8 and 32 writers (default config: upkeep inline)");
                 foreach ((int writers, int loops) in new[] { (1, 1), (8, 8), (32, 32), (32, 4) })
                 {
-                    ThroughputRun run = await ThroughputAsync(host, $"tp-{writers}-{loops}", writers, loops, settings, PersistConfig.Default);
+                    string shared = Path.Join(root, $"tp-{writers}-{loops}-persist");
+                    Directory.CreateDirectory(shared);
+                    ThroughputRun run = await ThroughputAsync(host, $"tp-{writers}-{loops}", shared, writers, loops, settings, PersistConfig.Default);
                     string label = loops == writers
                         ? $"(c) commits/s, {writers} writer{(writers == 1 ? "" : "s")} ({loops} node{(loops == 1 ? "" : "s")})"
                         : $"(c) commits/s, {writers} writers on {loops} nodes (async within a loop)";
@@ -362,7 +365,7 @@ public static partial class PersistBenchmarks
     /// <paramref name="writers"/> writers, each on its own shard, spread evenly over <paramref name="loops"/> nodes.
     /// Every node warms up, then all start together and append in a closed loop for the configured duration.
     /// </summary>
-    private static async Task<ThroughputRun> ThroughputAsync(ProductionHost host, string name, int writers, int loops, Settings settings, PersistConfig config)
+    private static async Task<ThroughputRun> ThroughputAsync(ProductionHost host, string name, string persistDirectory, int writers, int loops, Settings settings, PersistConfig config)
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var go = new TaskCompletionSource<(long Start, long End)>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -373,7 +376,9 @@ public static partial class PersistBenchmarks
         object gate = new();
         Task nodes = RunNodesAsync(host, name, loops, async (context, index) =>
         {
-            var storage = new CountingStorage(context.Storage);
+            // Every node opens the one persist directory through its own storage, as the processes of `kernel start` do.
+            using var files = new FileStorage(persistDirectory);
+            var storage = new CountingStorage(files);
             PersistClient client = FileClient(context, storage, config);
             var handles = new List<WriteHandle>();
             for (int w = index; w < writers; w += loops)

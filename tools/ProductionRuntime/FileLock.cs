@@ -104,3 +104,22 @@ internal static unsafe partial class FileLock
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(int fd, int command, Flock* request);
 }
+
+/// <summary>One queue per locked file (device and inode) for the handles of this process, ahead of the OS lock.</summary>
+internal static class InProcessLocks
+{
+    private static readonly System.Collections.Generic.Dictionary<(ulong, ulong), System.Threading.SemaphoreSlim> s_locks = [];
+
+    public static System.Threading.SemaphoreSlim For((ulong, ulong) identity)
+    {
+        lock (s_locks)
+        {
+            if (!s_locks.TryGetValue(identity, out System.Threading.SemaphoreSlim? semaphore))
+            {
+                semaphore = new System.Threading.SemaphoreSlim(1, 1);
+                s_locks.Add(identity, semaphore);
+            }
+            return semaphore;
+        }
+    }
+}

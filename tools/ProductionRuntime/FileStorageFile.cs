@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Runtime;
 using Microsoft.Win32.SafeHandles;
@@ -73,27 +74,9 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
             return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
         }
         // fsync waits for the device: it runs on a pool thread so that the node's loop serves other work meanwhile
-        // (another shard's commit, a read, background compaction); the caller's await resumes on its loop.
-        return new(Task.Run(Flush));
-    }
-
-    private IoResult Flush()
-    {
-        if (handle.IsClosed)
-        {
-            return IoResult.Fail(IoStatus.Closed, ClosedMessage);
-        }
-        try
-        {
-            // fsync(2) (F_FULLFSYNC on macOS, FlushFileBuffers on Windows). After a failed fsync the page cache
-            // state is unknown (the "fsyncgate" problem): the caller must treat the file as suspect, not retry.
-            RandomAccess.FlushToDisk(handle);
-            return IoResult.Ok;
-        }
-        catch (Exception exception)
-        {
-            return FileStorage.Classify(exception, $"flush '{Path}'");
-        }
+        // (another shard's commit, a read, background compaction), and concurrent flushes of one file share it;
+        // the caller's await resumes on its loop.
+        return new(SharedFlush.FlushAsync(handle, Path));
     }
 
     public ValueTask<IoResult<long>> GetLengthAsync()
@@ -131,31 +114,72 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         }
     }
 
-    public ValueTask<IoResult> LockAsync()
+    public async ValueTask<IoResult> LockAsync()
     {
         if (handle.IsClosed)
         {
-            return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
+            return IoResult.Fail(IoStatus.Closed, ClosedMessage);
         }
-        IoResult<bool> taken = FileLock.TryLock(handle, Path);
-        if (!taken.IsOk)
+        // Handles of this process queue for the file without blocking a thread; only the first in line takes the
+        // OS lock, which then contends only with other processes.
+        if (_inProcess is null)
         {
-            return new(taken.AsFailure());
+            if (SharedFlush.Identity(handle) is not (ulong, ulong) identity)
+            {
+                return IoResult.Fail(IoStatus.IoError, $"lock '{Path}': cannot identify the file (fstat failed)");
+            }
+            _inProcess = InProcessLocks.For(identity);
         }
-        // Held elsewhere: wait for it on a pool thread, so that the node's loop serves other work meanwhile.
-        return taken.Value ? new(IoResult.Ok) : new(Task.Run(() => FileLock.Lock(handle, Path)));
+        await _inProcess.WaitAsync();
+        IoResult<bool> taken = FileLock.TryLock(handle, Path);
+        IoResult result = !taken.IsOk ? taken.AsFailure()
+            : taken.Value ? IoResult.Ok
+            : await Task.Run(() => FileLock.Lock(handle, Path)); // another process holds it: wait on a pool thread
+        if (result.IsOk)
+        {
+            Volatile.Write(ref _holdsLock, 1);
+        }
+        else
+        {
+            _inProcess.Release();
+        }
+        return result;
     }
 
-    public ValueTask<IoResult> UnlockAsync() =>
-        handle.IsClosed ? new(IoResult.Fail(IoStatus.Closed, ClosedMessage)) : new(FileLock.Unlock(handle, Path));
+    public ValueTask<IoResult> UnlockAsync()
+    {
+        if (Interlocked.Exchange(ref _holdsLock, 0) == 0)
+        {
+            return new(IoResult.Ok);
+        }
+        IoResult result = handle.IsClosed ? IoResult.Ok : FileLock.Unlock(handle, Path);
+        _inProcess!.Release();
+        return new(result);
+    }
+
+    private SemaphoreSlim? _inProcess;
+    private int _holdsLock; // 1 while this handle holds the lock; a crash may close the handle from another thread
 
     public void Dispose()
     {
         storage.Forget(this);
-        handle.Dispose();
+        handle.Dispose(); // closing the descriptor drops the OS lock
+        ReleaseInProcessLock();
     }
 
-    internal void CloseHandle() => handle.Dispose();
+    private void ReleaseInProcessLock()
+    {
+        if (Interlocked.Exchange(ref _holdsLock, 0) == 1)
+        {
+            _inProcess!.Release();
+        }
+    }
+
+    internal void CloseHandle()
+    {
+        handle.Dispose();
+        ReleaseInProcessLock();
+    }
 
     private const string ClosedMessage = "the file was closed (or its node stopped or crashed)";
 }

@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+using Kernel.Runtime;
+using Microsoft.Win32.SafeHandles;
+
+namespace Kernel.Tools.ProductionRuntime;
+
+/// <summary>
+/// Group commit at the disk: flushes of one file (one inode, through any handle, from any node of this process)
+/// share fsyncs. One fsync runs at a time per file; requests that arrive while it runs wait for the next one,
+/// which covers them all, as an fsync covers every write to the file that completed before it started.
+/// </summary>
+/// <remarks>
+/// Many writers appending to one log and each syncing it is the case this is for: without sharing, their fsyncs
+/// queue in the kernel one behind another; with it, the second and later callers of a round cost nothing.
+/// </remarks>
+internal static unsafe partial class SharedFlush
+{
+    private static readonly object s_gate = new();
+    private static readonly Dictionary<(ulong Device, ulong Inode), Group> s_groups = []; // guarded by s_gate
+
+    private sealed class Group((ulong, ulong) identity)
+    {
+        public readonly (ulong, ulong) Identity = identity;
+        public List<(SafeFileHandle Handle, string Path, TaskCompletionSource<IoResult> Done)> Waiting = []; // guarded by s_gate
+        public bool Active; // guarded by s_gate
+    }
+
+    /// <summary>Flushes the file behind <paramref name="handle"/>, sharing the fsync with concurrent callers for the same file.</summary>
+    public static Task<IoResult> FlushAsync(SafeFileHandle handle, string path)
+    {
+        if (!OperatingSystem.IsLinux() || Identity(handle) is not (ulong, ulong) identity)
+        {
+            return Task.Run(() => Flush(handle, path));
+        }
+        var done = new TaskCompletionSource<IoResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Group? start = null;
+        lock (s_gate)
+        {
+            if (!s_groups.TryGetValue(identity, out Group? group))
+            {
+                group = new Group(identity);
+                s_groups.Add(identity, group);
+            }
+            group.Waiting.Add((handle, path, done));
+            if (!group.Active)
+            {
+                group.Active = true;
+                start = group;
+            }
+        }
+        if (start is not null)
+        {
+            _ = Task.Run(() => Rounds(start));
+        }
+        return done.Task;
+    }
+
+    /// <summary>fsync(2) (F_FULLFSYNC on macOS); a failure is reported, never retried (after a failed fsync the page cache is suspect).</summary>
+    public static IoResult Flush(SafeFileHandle handle, string path)
+    {
+        if (handle.IsClosed)
+        {
+            return IoResult.Fail(IoStatus.Closed, "the file was closed (or its node stopped or crashed)");
+        }
+        try
+        {
+            RandomAccess.FlushToDisk(handle);
+            return IoResult.Ok;
+        }
+        catch (Exception exception)
+        {
+            return FileStorage.Classify(exception, $"flush '{path}'");
+        }
+    }
+
+    private static void Rounds(Group group)
+    {
+        while (true)
+        {
+            List<(SafeFileHandle Handle, string Path, TaskCompletionSource<IoResult> Done)> round;
+            lock (s_gate)
+            {
+                if (group.Waiting.Count == 0)
+                {
+                    group.Active = false;
+                    s_groups.Remove(group.Identity);
+                    return;
+                }
+                round = group.Waiting;
+                group.Waiting = [];
+            }
+            // Every caller in the round finished its writes before it asked: one fsync through any open handle covers them.
+            IoResult result = IoResult.Fail(IoStatus.Closed, "the file was closed (or its node stopped or crashed)");
+            foreach ((SafeFileHandle handle, string path, _) in round)
+            {
+                if (!handle.IsClosed)
+                {
+                    result = Flush(handle, path);
+                    if (result.Status != IoStatus.Closed)
+                    {
+                        break;
+                    }
+                }
+            }
+            foreach ((_, _, TaskCompletionSource<IoResult> done) in round)
+            {
+                done.SetResult(result);
+            }
+        }
+    }
+
+    /// <summary>The file's device and inode numbers (fstat), or null when they cannot be read.</summary>
+    internal static (ulong, ulong)? Identity(SafeFileHandle handle)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            // struct stat begins with st_dev and st_ino, both 64-bit, on Linux x86-64 and arm64 alike.
+            byte* buffer = stackalloc byte[256];
+            if (Fstat((int)handle.DangerousGetHandle(), buffer) != 0)
+            {
+                return null;
+            }
+            return (*(ulong*)buffer, *(ulong*)(buffer + 8));
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int Fstat(int fd, byte* buffer);
+}
