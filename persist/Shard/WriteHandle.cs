@@ -94,7 +94,7 @@ public sealed class WriteHandle
         PersistResult<Applied<AppendDecision>> applied = await _machine.ApplyAsync(
             "compare_and_append",
             (state, nowMs) => state.Writers.ContainsKey(WriterId) || state.IsTombstone
-                ? StateTransitions.CompareAndAppend(state, WriterId, batch, token, _purpose, leaseMs, nowMs)
+                ? StateTransitions.CompareAndAppend(state, WriterId, batch, token, _purpose, leaseMs, nowMs, _context.Config.InlineStateBytesMax / 2)
                 : Transition<AppendDecision>.NoChange(new(AppendStatus.WriterExpired, state.Upper, [])),
             cancellationToken);
         if (!applied.IsOk)

@@ -560,7 +560,7 @@ public sealed class ShardTests
         ShardId shard = NewShard();
         WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
         var expected = new List<Update>();
-        const int Appends = 40;
+        const int Appends = StateTransitions.InlineBatchesDeferredMax + 40;
         for (ulong t = 0; t < Appends; t++)
         {
             (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
@@ -568,11 +568,31 @@ public sealed class ShardTests
         }
 
         ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
-        // Compaction merged the early batches into Blob parts; only the newest few can still be inline.
+        // Past the deferred count, compaction merged the early batches into Blob parts; only the newest can be inline.
         Assert.True(state.Batches.Count < Appends, $"{state.Batches.Count} batches");
         Assert.False(state.Batches[0].Parts[0].IsInline);
         Assert.NotEmpty((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
         Assert.Equal(Consolidation.AccumulateAt(expected, Appends - 1), await SnapshotAsync(client, shard, Appends - 1));
+    }
+
+    /// <summary>A few small appends stay inline and unmerged: merging them would cost a second state write per commit.</summary>
+    [Fact]
+    public async Task Compaction_FewSmallInlineBatches_IsDeferred()
+    {
+        var blob = new MemoryBlob();
+        var client = new PersistClient(blob, new MemoryConsensus(), new TestClock(), new SeededRandom(1), s_small with { InlineStateBytesMax = 1 << 20 });
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        for (ulong t = 0; t < 10; t++)
+        {
+            AppendResult appended = (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+            Assert.Empty(appended.Merges);
+        }
+
+        ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
+        Assert.Equal(10, state.Batches.Count);
+        Assert.All(state.Batches, batch => Assert.True(batch.Parts[0].IsInline));
+        Assert.Empty((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
     }
 
     /// <summary>A client on memory backends; with <paramref name="inlineParts"/> false every part goes to Blob, for tests about parts in Blob.</summary>
