@@ -36,7 +36,9 @@ internal static unsafe partial class SharedFlush
         {
             return Task.Run(() => Flush(handle, path));
         }
-        var done = new TaskCompletionSource<IoResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed on the flushing thread: an awaiting node loop gets its continuation posted back to it, so no
+        // caller's code runs on that thread, and skipping a pool hop here saves tens of microseconds per commit.
+        var done = new TaskCompletionSource<IoResult>();
         Group? start = null;
         lock (s_gate)
         {
