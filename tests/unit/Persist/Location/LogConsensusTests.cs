@@ -299,6 +299,45 @@ public sealed class LogConsensusTests
         }
     }
 
+    /// <summary>
+    /// A failed fsync drops the log's unsynced tail under one process's index, and another process's appends refill the
+    /// file past that index's end. The first process must notice that the bytes it read are gone and read the file
+    /// again, not take the new records for a torn tail and cut them off. Found by the persist simulation (two writers
+    /// won one interval) before the check existed.
+    /// </summary>
+    [Fact]
+    public void DroppedTailRefilledByAnotherProcess_IndexReloadsInsteadOfCuttingTheirRecords()
+    {
+        var storage = new TestStorage();
+        var first = new LogConsensus(storage, Root);
+        var second = new LogConsensus(storage, Root);
+        string segment = "";
+        int syncedLength = 0;
+        Run(async () =>
+        {
+            Ok(await first.CompareAndSetAsync(Key, null, V(1, "v1")));
+            Ok(await first.CompareAndSetAsync(Key, 1, V(2, "v2")));
+            segment = SegmentPath(storage);
+            syncedLength = storage.Peek(segment)!.Length;
+            Ok(await first.CompareAndSetAsync(Key, 2, V(3, "v3 from the first")));
+        });
+        // The dirty pages holding version 3 are dropped (as a failed fsync can), after the first process indexed it.
+        storage.Poke(segment, storage.Peek(segment)![..syncedLength]);
+        Run(async () =>
+        {
+            Assert.Equal(2UL, Ok(await second.HeadAsync(Key))!.SeqNo);
+            Assert.Equal(CasOutcome.Committed, Ok(await second.CompareAndSetAsync(Key, 2, V(3, "v3 from the second, long enough to reach past the first's end"))));
+            Assert.Equal(CasOutcome.Committed, Ok(await second.CompareAndSetAsync(Key, 3, V(4, "v4 from the second"))));
+
+            Assert.Equal(4UL, Ok(await first.HeadAsync(Key))!.SeqNo);
+            Assert.Equal(CasOutcome.Committed, Ok(await first.CompareAndSetAsync(Key, 4, V(5, "v5 from the first"))));
+            IReadOnlyList<VersionedData> history = Ok(await new LogConsensus(storage, Root).ScanAsync(Key, 0, 10));
+            Assert.Equal(
+                ["v1", "v2", "v3 from the second, long enough to reach past the first's end", "v4 from the second", "v5 from the first"],
+                history.Select(v => Encoding.UTF8.GetString(v.Data)));
+        });
+    }
+
     /// <summary>Concurrent compare-and-sets on different keys from one process share one fsync.</summary>
     [Fact]
     public void GroupCommit_ConcurrentWritesOnDifferentKeys_ShareAnFsync()
