@@ -18,10 +18,14 @@ namespace Kernel.Persist.Location;
 /// <remarks>
 /// <para><b>Files</b> in the root directory: <c>lock</c> (empty; only locked) and the log segment
 /// <c>log.G</c> (G: a 20-digit generation). A segment is a sequence of records, each
-/// <c>magic | kind | key length | data length | seqno | key | data | xxHash64</c>: a version of a key, a
-/// truncation of a key below a seqno, or a seal naming the segment's successor. Every instance keeps an index
-/// of the segment in memory (per key: the live versions' offsets and the head's bytes) and reads only what
-/// other processes appended since it last looked.</para>
+/// <c>magic | kind | key length | data length | seqno | link | key | data | xxHash64</c>: a version of a key, a
+/// truncation of a key below a seqno, or a seal naming the segment's successor. A record's link is the checksum
+/// of the record before it (a per-generation constant for the first), so the log is a hash chain: a record that
+/// is whole but was written after some other predecessor is not part of it. After the last record come zeros,
+/// written (and synced) ahead in steps of <c>preallocateBytes</c>: an append then overwrites space the file
+/// already has, and its fsync flushes data only, with no journal commit for a new size or new blocks. Every
+/// instance keeps an index of the segment in memory (per key: the live versions' offsets and the head's bytes)
+/// and reads only what other processes appended since it last looked.</para>
 ///
 /// <para><b>Every operation</b> takes the instance's gate, then the file lock; catches up (reads records
 /// appended past its end, which costs a length check when nobody else wrote); decides; appends at most one
@@ -34,10 +38,13 @@ namespace Kernel.Persist.Location;
 /// covers its record, a read after the fsync that covers the record it returns (another process may have
 /// appended it and not yet synced). After each fsync the synced range is read back and checked, so a write
 /// lost by a failed fsync elsewhere is an indeterminate error, never a false acknowledgement. A crash can leave
-/// a torn or partly lost tail: the records after the first invalid one were never acknowledged (an
-/// acknowledged record was synced, and with it every byte before it), so the next writer cuts them off before it
-/// appends. An invalid record is read again before it counts as a tail, as a read can be transiently corrupt.
-/// A failed write or fsync marks the instance's index suspect; the next operation reloads the segment.</para>
+/// a torn or partly lost tail: the log ends at the first record that is not whole or does not link to the one
+/// before it; what follows was never acknowledged (an acknowledged record was synced, and with it every byte
+/// before it). The next append simply overwrites from there: nothing after it can link to it. An invalid record
+/// is read again before it counts as the end, as a read can be transiently corrupt. Each catch-up also checks
+/// that the last record it indexed is still there (a failed fsync in another process can drop it and later
+/// appends refill the space). A failed write or fsync marks the instance's index suspect; the next operation
+/// reloads the segment.</para>
 ///
 /// <para><b>Compaction.</b> Truncated versions stay in the segment until its dead bytes are most of it; then,
 /// under the lock, the writer appends a seal naming generation G+1 and syncs it, writes the live records to
@@ -54,8 +61,12 @@ public sealed class LogConsensus : IConsensus
     /// <summary>Compaction is considered once a segment reaches this size and is more than half dead.</summary>
     public const long CompactionThresholdBytesDefault = 16 << 20;
 
-    private const uint RecordMagic = 0x314C434B; // "KCL1" little-endian
-    private const int HeaderBytes = 4 + 1 + 2 + 4 + 8;
+    /// <summary>Segments grow by writing this many zero bytes ahead of the log's end, synced with the append that needs them.</summary>
+    public const int PreallocateBytesDefault = 1 << 20;
+
+    private const uint RecordMagic = 0x324C434B; // "KCL2" little-endian
+    private const int HeaderBytes = 4 + 1 + 2 + 4 + 8 + 8;
+    private const int CatchUpChunkBytes = 64 << 10;
     private const int TrailerBytes = 8;
     private const int ReadChunkBytes = 1 << 20;
     private const int CorruptRereadsMax = 3;
@@ -70,6 +81,7 @@ public sealed class LogConsensus : IConsensus
     private readonly IChecksum _checksum;
     private readonly string _root;
     private readonly long _compactionThresholdBytes;
+    private readonly int _preallocateBytes;
     private readonly Gate _gate = new();
 
     private IDurableFile? _lock;
@@ -79,8 +91,8 @@ public sealed class LogConsensus : IConsensus
     private readonly HashSet<long> _durablyRetiredEpochs = [];
     private bool _suspect;
     private long _end; // end of the last valid record
-    private ulong _lastChecksum; // the checksum of the record that ends at _end
-    private long _fileLength; // the segment's length as of the last catch-up
+    private ulong _lastChecksum; // the checksum of the record that ends at _end: the next record's link
+    private long _capacity; // the segment's length: records, then zeros written ahead
     private long _liveBytes;
     private ulong? _sealedTo;
     private readonly Dictionary<string, KeyLog> _keys = new(StringComparer.Ordinal);
@@ -94,7 +106,9 @@ public sealed class LogConsensus : IConsensus
     /// <param name="root">The directory, relative to the storage root, holding the log; created on demand.</param>
     /// <param name="checksum">Record checksum; xxHash64 when null.</param>
     /// <param name="compactionThresholdBytes">The segment size from which compaction is considered.</param>
-    public LogConsensus(IDurableStorage storage, string root, IChecksum? checksum = null, long compactionThresholdBytes = CompactionThresholdBytesDefault)
+    /// <param name="preallocateBytes">How far ahead of the log's end the segment is filled with zeros.</param>
+    public LogConsensus(IDurableStorage storage, string root, IChecksum? checksum = null, long compactionThresholdBytes = CompactionThresholdBytesDefault,
+        int preallocateBytes = PreallocateBytesDefault)
     {
         if (StoragePath.Validate(root) is string invalid)
         {
@@ -105,6 +119,8 @@ public sealed class LogConsensus : IConsensus
         _root = root;
         _checksum = checksum ?? XxHash64Checksum.Shared;
         _compactionThresholdBytes = compactionThresholdBytes;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(preallocateBytes);
+        _preallocateBytes = preallocateBytes;
     }
 
     private enum RecordKind : byte
@@ -122,7 +138,7 @@ public sealed class LogConsensus : IConsensus
         public byte[]? HeadData;
     }
 
-    private readonly record struct Record(RecordKind Kind, string Key, ulong SeqNo, int KeyBytes, int DataOffset, int DataLength, int Length);
+    private readonly record struct Record(RecordKind Kind, string Key, ulong SeqNo, ulong Link, ulong Checksum, int KeyBytes, int DataOffset, int DataLength, int Length);
 
     // ---- the operations ----
 
@@ -377,28 +393,28 @@ public sealed class LogConsensus : IConsensus
             // Bytes this index has seen are gone (a failed fsync dropped them): start over from the file.
             return await LoadAsync();
         }
-        if (_end > 0)
+        // The bytes this index has seen must still be there: a failed fsync can drop them (another instance's fsync,
+        // in another process) and later appends fill the file past this end again. The last record's checksum
+        // stands for the whole prefix (each record carries its predecessor's): any other bytes there mean start
+        // over from the file. The same read shows whether a record follows.
+        long start = Math.Max(0, _end - TrailerBytes);
+        var probe = new byte[_end - start + HeaderBytes];
+        LocationResult<int> got = await ReadExactlyAsync(_segment, start, probe);
+        if (!got.IsOk)
         {
-            // The bytes this index has seen must still be there: a failed fsync can drop them (another instance's
-            // fsync, in another process) and later appends fill the file past this end again. The last record's
-            // checksum stands for the whole prefix: any other bytes there mean start over from the file.
-            var trailer = new byte[TrailerBytes];
-            LocationResult<int> got = await ReadExactlyAsync(_segment, _end - TrailerBytes, trailer);
-            if (!got.IsOk)
-            {
-                return got.Error!;
-            }
-            if (got.Value != TrailerBytes || BinaryPrimitives.ReadUInt64LittleEndian(trailer) != _lastChecksum)
-            {
-                return await LoadAsync();
-            }
+            return got.Error!;
         }
-        _fileLength = length.Value;
-        if (length.Value == _end)
+        int trailerBytes = (int)(_end - start);
+        if (got.Value < trailerBytes || (trailerBytes > 0 && BinaryPrimitives.ReadUInt64LittleEndian(probe) != _lastChecksum))
         {
-            return LocationResult.Ok;
+            return await LoadAsync();
         }
-        return await ReadRecordsAsync(_end, length.Value);
+        _capacity = length.Value;
+        if (got.Value - trailerBytes < HeaderBytes || probe.AsSpan(trailerBytes, HeaderBytes).IndexOfAnyExcept((byte)0) < 0)
+        {
+            return LocationResult.Ok; // zeros (or the file's end) follow: nobody appended
+        }
+        return await ReadRecordsAsync(_end, length.Value, CatchUpChunkBytes);
     }
 
     /// <summary>Opens the newest segment (creating the first) and indexes it from the start: a new epoch.</summary>
@@ -441,11 +457,19 @@ public sealed class LogConsensus : IConsensus
             {
                 return LocationError.Determinate($"creating {Path(SegmentName(0))}: {created.Status}: {created.Error}");
             }
-            IoResult synced = await _storage.SyncDirectoryAsync(_root);
+            IoResult synced = await WriteZerosAsync(created.Value!, 0, _preallocateBytes);
+            if (synced.IsOk)
+            {
+                synced = await created.Value!.FlushAsync();
+            }
+            if (synced.IsOk)
+            {
+                synced = await _storage.SyncDirectoryAsync(_root);
+            }
             if (!synced.IsOk)
             {
                 created.Value!.Dispose();
-                return LocationError.Determinate($"sync of {_root}: {synced}");
+                return LocationError.Determinate($"creating {Path(SegmentName(0))}: {synced}");
             }
             return await OpenSegmentAsync(0, created.Value!);
         }
@@ -453,6 +477,14 @@ public sealed class LogConsensus : IConsensus
         foreach (string name in stale)
         {
             _ = await _storage.DeleteAsync(Path(name));
+        }
+        // The segment's directory entry may not be durable yet (its creator may have failed or crashed between
+        // creating and syncing it): sync before anything is appended to it or read from it, or a crash could take the
+        // whole file, acknowledged records and all.
+        IoResult entrySynced = await _storage.SyncDirectoryAsync(_root);
+        if (!entrySynced.IsOk)
+        {
+            return LocationError.Determinate($"sync of {_root}: {entrySynced}");
         }
         IoResult<IDurableFile> opened = await _storage.OpenAsync(Path(SegmentName(newest.Value)), OpenMode.OpenExisting);
         if (!opened.IsOk)
@@ -472,8 +504,9 @@ public sealed class LogConsensus : IConsensus
         {
             return LocationError.Determinate($"length of {segment.Path}: {length}");
         }
-        _fileLength = length.Value;
-        LocationResult read = await ReadRecordsAsync(0, length.Value);
+        _capacity = length.Value;
+        _lastChecksum = ChainStart(generation);
+        LocationResult read = await ReadRecordsAsync(0, length.Value, ReadChunkBytes);
         if (read.IsOk)
         {
             _suspect = false;
@@ -489,21 +522,27 @@ public sealed class LogConsensus : IConsensus
         _epoch++;
         _keys.Clear();
         _end = 0;
-        _fileLength = 0;
+        _capacity = 0;
+        _lastChecksum = 0;
         _durableEnd = 0;
         _liveBytes = 0;
         _sealedTo = null;
     }
 
-    /// <summary>Indexes the records in [from, length); stops at the first invalid one (a tail that was never acknowledged) or a seal.</summary>
-    private async ValueTask<LocationResult> ReadRecordsAsync(long from, long length)
+    /// <summary>
+    /// Indexes the records in [from, length), reading <paramref name="chunkBytes"/> at a time; stops at zeros (the space
+    /// written ahead), at a seal, or at the first invalid record: one that fails its checksum (a torn tail that was
+    /// never acknowledged) or does not link to the record before it (a leftover of such a tail past a shorter record
+    /// appended since).
+    /// </summary>
+    private async ValueTask<LocationResult> ReadRecordsAsync(long from, long length, int chunkBytes)
     {
         IDurableFile segment = _segment!;
         long position = from;
         byte[] chunk = [];
         while (position < length && _sealedTo is null)
         {
-            int want = (int)Math.Min(ReadChunkBytes, length - position);
+            int want = (int)Math.Min(chunkBytes, length - position);
             if (chunk.Length < want)
             {
                 chunk = new byte[want];
@@ -519,14 +558,19 @@ public sealed class LogConsensus : IConsensus
                 length = position + got.Value;
             }
             int parsed = 0;
-            bool invalid = false;
+            bool invalid = false, end = false;
             while (_sealedTo is null)
             {
                 ReadOnlySpan<byte> rest = chunk.AsSpan(parsed, got.Value - parsed);
                 if (rest.Length < HeaderBytes)
                 {
-                    // Either the chunk ends mid-header (read on from here) or the file does (a torn tail).
-                    invalid = position + parsed + HeaderBytes > length && position + parsed < length;
+                    // Either the chunk ends mid-header (read on from here) or the file does.
+                    end = position + parsed + HeaderBytes > length;
+                    break;
+                }
+                if (rest[..HeaderBytes].IndexOfAnyExcept((byte)0) < 0)
+                {
+                    end = true; // the zeros written ahead: the log ends here
                     break;
                 }
                 int recordLength = DeclaredLength(rest);
@@ -551,6 +595,11 @@ public sealed class LogConsensus : IConsensus
                             invalid = true;
                             break;
                         }
+                        if (big.Link != _lastChecksum)
+                        {
+                            end = true;
+                            break;
+                        }
                         Apply(big, position, large);
                         parsed = recordLength;
                     }
@@ -561,10 +610,19 @@ public sealed class LogConsensus : IConsensus
                     invalid = true;
                     break;
                 }
+                if (record.Link != _lastChecksum)
+                {
+                    end = true; // whole, but written after a different predecessor: a leftover, not part of this log
+                    break;
+                }
                 Apply(record, position + parsed, rest[..recordLength]);
                 parsed += recordLength;
             }
             position += parsed;
+            if (end)
+            {
+                break;
+            }
             if (invalid)
             {
                 // A corrupt read looks like a torn tail: read the record again before deciding it is one.
@@ -583,6 +641,7 @@ public sealed class LogConsensus : IConsensus
         return LocationResult.Ok;
     }
 
+    /// <summary>True when the record at <paramref name="offset"/> stays invalid over several reads.</summary>
     private async ValueTask<LocationResult<bool>> ConfirmInvalidAsync(IDurableFile segment, long offset, long length)
     {
         var header = new byte[HeaderBytes];
@@ -608,9 +667,9 @@ public sealed class LogConsensus : IConsensus
             {
                 return got.Error!;
             }
-            if (Decode(record) is not null)
+            if (Decode(record) is Record decoded)
             {
-                return false;
+                return decoded.Link != _lastChecksum;
             }
         }
         return true;
@@ -618,7 +677,7 @@ public sealed class LogConsensus : IConsensus
 
     private void Apply(Record record, long offset, ReadOnlySpan<byte> bytes)
     {
-        _lastChecksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[^TrailerBytes..]);
+        _lastChecksum = record.Checksum;
         switch (record.Kind)
         {
             case RecordKind.Version:
@@ -655,19 +714,22 @@ public sealed class LogConsensus : IConsensus
     private async ValueTask<LocationResult<long>> AppendAsync(RecordKind kind, string key, ulong seqno, byte[] data)
     {
         IDurableFile segment = _segment!;
-        if (_fileLength > _end)
+        byte[] record = Encode(kind, key, seqno, data, _lastChecksum);
+        long offset = _end;
+        if (offset + record.Length + HeaderBytes > _capacity)
         {
-            // A torn tail from a crashed writer: cut it, so that it can never read as records after ours.
-            IoResult cut = await segment.SetLengthAsync(_end);
-            if (!cut.IsOk)
+            // Grow: zeros ahead of the end, synced with this append. Appends into space already written (and synced)
+            // change no file metadata, so their fsync is a data flush only, without a journal commit.
+            long capacity = offset + record.Length + HeaderBytes + _preallocateBytes;
+            IoResult grown = await WriteZerosAsync(segment, _capacity, capacity - _capacity);
+            if (!grown.IsOk)
             {
                 _suspect = true;
-                return LocationError.Determinate($"cutting the torn tail of {segment.Path} at {_end}: {cut}");
+                return LocationError.Determinate($"growing {segment.Path} to {capacity} bytes: {grown}");
             }
-            _fileLength = _end;
+            _capacity = capacity;
         }
-        byte[] record = Encode(kind, key, seqno, data);
-        long offset = _end;
+        // Whatever follows the end (zeros, or a torn record of a crashed writer) cannot link to this record: no cut needed.
         IoResult written = await segment.WriteAsync(offset, record);
         if (!written.IsOk)
         {
@@ -676,8 +738,21 @@ public sealed class LogConsensus : IConsensus
         }
         Apply(Decode(record)!.Value, offset, record);
         _end = offset + record.Length;
-        _fileLength = _end;
         return _end;
+    }
+
+    private static async ValueTask<IoResult> WriteZerosAsync(IDurableFile file, long offset, long count)
+    {
+        var zeros = new byte[(int)Math.Min(count, 1 << 20)];
+        for (long done = 0; done < count; done += zeros.Length)
+        {
+            IoResult written = await file.WriteAsync(offset + done, zeros.AsMemory(0, (int)Math.Min(zeros.Length, count - done)));
+            if (!written.IsOk)
+            {
+                return written;
+            }
+        }
+        return IoResult.Ok;
     }
 
     // ---- durability: group commit ----
@@ -872,26 +947,26 @@ public sealed class LogConsensus : IConsensus
     /// <summary>Writes the live records, key by key in seqno order, to a temporary file, then publishes it as <c>log.next</c>.</summary>
     private async ValueTask<LocationResult> WriteSuccessorAsync(ulong next)
     {
+        // The records are written again, each linked to the one before it in the new segment.
         var live = new List<byte>();
         var names = new List<string>(_keys.Keys);
         names.Sort(StringComparer.Ordinal);
+        ulong link = ChainStart(next);
         foreach (string key in names)
         {
             foreach (Entry entry in _keys[key].Versions)
             {
-                var record = new byte[entry.Length];
-                LocationResult<int> got = await ReadExactlyAsync(_segment!, entry.Offset, record);
-                if (!got.IsOk)
+                LocationResult<byte[]> data = await ReadDataAsync(entry, key);
+                if (!data.IsOk)
                 {
-                    return got.Error!;
+                    return data.Error!;
                 }
-                if (got.Value != record.Length || Decode(record) is null)
-                {
-                    return LocationError.Determinate($"{_segment!.Path} is corrupt at offset {entry.Offset} (a version of '{key}')");
-                }
+                byte[] record = Encode(RecordKind.Version, key, entry.SeqNo, data.Value!, link);
+                link = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(record.Length - TrailerBytes));
                 live.AddRange(record);
             }
         }
+        live.AddRange(new byte[_preallocateBytes]); // the zeros written ahead, as in every segment
         string temporary = Path(SegmentName(next) + TemporarySuffix);
         IoResult<IDurableFile> opened = await _storage.OpenAsync(temporary, OpenMode.OpenOrCreate);
         if (!opened.IsOk)
@@ -924,7 +999,7 @@ public sealed class LogConsensus : IConsensus
 
     // ---- records ----
 
-    private byte[] Encode(RecordKind kind, string key, ulong seqno, byte[] data)
+    private byte[] Encode(RecordKind kind, string key, ulong seqno, byte[] data, ulong link)
     {
         int keyBytes = s_strictUtf8.GetByteCount(key);
         if (keyBytes > ushort.MaxValue)
@@ -937,6 +1012,7 @@ public sealed class LogConsensus : IConsensus
         BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(5), (ushort)keyBytes);
         BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(7), data.Length);
         BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(11), seqno);
+        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(19), link);
         s_strictUtf8.GetBytes(key, record.AsSpan(HeaderBytes));
         data.CopyTo(record.AsSpan(HeaderBytes + keyBytes));
         int body = record.Length - TrailerBytes;
@@ -963,7 +1039,8 @@ public sealed class LogConsensus : IConsensus
             return null;
         }
         int body = length - TrailerBytes;
-        if (_checksum.Hash(bytes[..body]) != BinaryPrimitives.ReadUInt64LittleEndian(bytes[body..]))
+        ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(bytes[body..]);
+        if (_checksum.Hash(bytes[..body]) != checksum)
         {
             return null;
         }
@@ -978,7 +1055,9 @@ public sealed class LogConsensus : IConsensus
         {
             return null;
         }
-        return new Record((RecordKind)bytes[4], key, BinaryPrimitives.ReadUInt64LittleEndian(bytes[11..]), keyBytes, HeaderBytes + keyBytes, dataLength, length);
+        return new Record(
+            (RecordKind)bytes[4], key, BinaryPrimitives.ReadUInt64LittleEndian(bytes[11..]), BinaryPrimitives.ReadUInt64LittleEndian(bytes[19..]),
+            checksum, keyBytes, HeaderBytes + keyBytes, dataLength, length);
     }
 
     private async ValueTask<LocationResult<byte[]>> ReadDataAsync(Entry entry, string key)
@@ -1047,6 +1126,9 @@ public sealed class LogConsensus : IConsensus
     }
 
     private string Path(string name) => StoragePath.Combine(_root, name);
+
+    /// <summary>The link of a segment's first record: a value no record's checksum is expected to take.</summary>
+    private static ulong ChainStart(ulong generation) => 0x4B43_4C32_0000_0000UL ^ generation;
 
     private static string SegmentName(ulong generation) => SegmentPrefix + generation.ToString("D20", CultureInfo.InvariantCulture);
 

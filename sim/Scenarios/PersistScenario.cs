@@ -168,12 +168,16 @@ public sealed class PersistScenario(bool inlineUpkeep = false, bool lockFreeCons
     /// <summary>Serves one location primitive from this node's disk.</summary>
     private sealed class LocationNode(bool blob, bool lockFreeConsensus = false) : INode
     {
+        // Small segments and small steps of space written ahead, so that compaction and growth happen within a run.
+        private static LogConsensus LogNode(INodeContext context) =>
+            new(context.Storage, "consensus", compactionThresholdBytes: 64 << 10, preallocateBytes: 8 << 10);
+
         public async Task RunAsync(INodeContext context)
         {
             IBlob? blobBackend = blob ? new FileBlob(context.Storage, context.Random.Fork("blob"), "blob") : null;
             IConsensus? consensusBackend = blob ? null
                 : lockFreeConsensus ? new FileConsensus(context.Storage, context.Random.Fork("consensus"), "consensus")
-                : new TakeTurnsConsensus(new LogConsensus(context.Storage, "consensus", compactionThresholdBytes: 64 << 10), new LogConsensus(context.Storage, "consensus", compactionThresholdBytes: 64 << 10));
+                : new TakeTurnsConsensus(LogNode(context), LogNode(context));
             await new LocationServer(context, blobBackend, consensusBackend).RunAsync(LocationPort);
         }
     }

@@ -66,4 +66,12 @@ public class RegressionSeedTests
     [InlineData(528UL)]
     [InlineData(1179UL)]
     public void Persist_LogConsensusStaleIndexCutAnotherInstancesRecords(ulong seed) => Passes("persist", seed);
+
+    /// <summary>
+    /// LogConsensus: the first segment's zero fill failed to sync, so its directory entry was never synced either; the
+    /// next operation appended to the file and acknowledged, and a crash took the entry with the whole file. Loading a
+    /// segment now syncs its directory first. Exact case: LogConsensusTests.SegmentWhoseCreationFailed_...
+    /// </summary>
+    [Fact]
+    public void Persist_Seed44_LogSegmentEntryDurableBeforeUse() => Passes("persist", 44);
 }

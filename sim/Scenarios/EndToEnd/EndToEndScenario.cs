@@ -120,7 +120,7 @@ public sealed class EndToEndScenario : SimScenario
         public async Task RunAsync(INodeContext context)
         {
             IBlob? blobBackend = blob ? new FileBlob(context.Storage, context.Random.Fork("blob"), "blob") : null;
-            IConsensus? consensusBackend = blob ? null : new LogConsensus(context.Storage, "consensus", compactionThresholdBytes: 256 << 10);
+            IConsensus? consensusBackend = blob ? null : new LogConsensus(context.Storage, "consensus", compactionThresholdBytes: 256 << 10, preallocateBytes: 16 << 10);
             await new LocationServer(context, blobBackend, consensusBackend).RunAsync(LocationPort);
         }
     }
