@@ -266,6 +266,50 @@ public abstract class StorageContractTests
     });
 
     [Fact]
+    public Task LockAsync_SecondHandle_WaitsUntilTheFirstUnlocks() => Harness.RunNodeAsync(async context =>
+    {
+        (await CreateWithAsync(context.Storage, "lock", [])).Dispose();
+        using IDurableFile first = (await context.Storage.OpenAsync("lock", OpenMode.OpenExisting)).Unwrap();
+        using IDurableFile second = (await context.Storage.OpenAsync("lock", OpenMode.OpenExisting)).Unwrap();
+        AssertOk(await first.LockAsync());
+
+        Task<IoResult> waiting = second.LockAsync().AsTask();
+        await context.Clock.Delay(TimeSpan.FromMilliseconds(50));
+        Assert.False(waiting.IsCompleted, "a second handle took a lock the first still holds");
+
+        AssertOk(await first.UnlockAsync());
+        AssertOk(await waiting);
+        AssertOk(await second.UnlockAsync());
+        AssertOk(await first.LockAsync()); // free again
+        AssertOk(await first.UnlockAsync());
+    });
+
+    [Fact]
+    public Task LockAsync_HolderClosed_ReleasesTheLock() => Harness.RunNodeAsync(async context =>
+    {
+        (await CreateWithAsync(context.Storage, "lock", [])).Dispose();
+        IDurableFile first = (await context.Storage.OpenAsync("lock", OpenMode.OpenExisting)).Unwrap();
+        using IDurableFile second = (await context.Storage.OpenAsync("lock", OpenMode.OpenExisting)).Unwrap();
+        AssertOk(await first.LockAsync());
+        Task<IoResult> waiting = second.LockAsync().AsTask();
+
+        first.Dispose();
+
+        AssertOk(await waiting);
+        AssertOk(await second.UnlockAsync());
+    });
+
+    [Fact]
+    public Task UnlockAsync_WithoutTheLock_IsANoOp() => Harness.RunNodeAsync(async context =>
+    {
+        using IDurableFile file = await CreateWithAsync(context.Storage, "lock", []);
+
+        AssertOk(await file.UnlockAsync());
+        AssertOk(await file.LockAsync());
+        AssertOk(await file.UnlockAsync());
+    });
+
+    [Fact]
     public Task ListAsync_MissingDirectory_ReturnsNotFound() => Harness.RunNodeAsync(async context =>
     {
         IoResult<IReadOnlyList<DirectoryEntry>> listed = await context.Storage.ListAsync("missing");
