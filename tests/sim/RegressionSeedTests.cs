@@ -74,4 +74,13 @@ public class RegressionSeedTests
     /// </summary>
     [Fact]
     public void Persist_Seed44_LogSegmentEntryDurableBeforeUse() => Passes("persist", 44);
+
+    /// <summary>
+    /// A checker bug, not a persist one: the final check read the blobs of a head state while an upkeep pass that began
+    /// before the stop still ran; its rollup replaced the head and its GC rightly deleted a rollup only older states
+    /// referenced (a clock skewed ahead had expired the checker's own reader). A missing blob now fails the run only
+    /// while the state referencing it is still the head.
+    /// </summary>
+    [Fact]
+    public void PersistInlineUpkeep_Seed5772_FinalCheckRacedAnUpkeepPass() => Passes("persist-inline-upkeep", 5772);
 }
