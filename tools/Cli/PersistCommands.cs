@@ -140,13 +140,13 @@ public static class PersistCommands
     }
 
     /// <summary>True when the directory holds <see cref="FileConsensus"/>'s layout (a subdirectory per key) and no log.</summary>
-    private static bool HoldsPerKeyDirectories(FileLocation location)
-    {
-        string path = Path.Join(location.Parent, location.Name);
-        return Directory.Exists(path)
-            && Directory.EnumerateDirectories(path).Any()
-            && !File.Exists(Path.Join(path, "lock"));
-    }
+    private static bool HoldsPerKeyDirectories(FileLocation location) => HoldsPerKeyConsensus(Path.Join(location.Parent, location.Name));
+
+    /// <summary>True when <paramref name="path"/> holds <see cref="FileConsensus"/>'s layout (a subdirectory per key) and no log.</summary>
+    internal static bool HoldsPerKeyConsensus(string path) =>
+        Directory.Exists(path)
+        && Directory.EnumerateDirectories(path).Any()
+        && !File.Exists(Path.Join(path, "lock"));
 
     /// <summary>The inspector node: opens both locations read-only on its loop, reads, renders, and ends.</summary>
     /// <remarks>Its results are read by the host's caller only after the node has exited.</remarks>

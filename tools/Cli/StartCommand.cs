@@ -103,11 +103,15 @@ internal static class StartCommand
         return 0;
     }
 
-    // Each node opens its own handles on the shared persist directory (the consensus log is safe for several processes).
+    // Each node opens its own handles on the shared persist directory (both consensus layouts are safe for several
+    // processes). A data directory written before consensus became a log keeps its per-key layout, so that its
+    // acknowledged data stays readable.
     private static PersistClient OpenPersist(string persistRoot, INodeContext context, IShardNotifier notifier) => new(
         new PersistContext(
             new FileBlob(new FileStorage(persistRoot), context.Random, "blob"),
-            new LogConsensus(new FileStorage(persistRoot), "consensus"),
+            PersistCommands.HoldsPerKeyConsensus(Path.Join(persistRoot, "consensus"))
+                ? new FileConsensus(new FileStorage(persistRoot), context.Random, "consensus")
+                : new LogConsensus(new FileStorage(persistRoot), "consensus"),
             context.Clock,
             context.Random)
         {
