@@ -82,7 +82,8 @@ public sealed class LogConsensus : IConsensus
     private readonly string _root;
     private readonly long _compactionThresholdBytes;
     private readonly int _preallocateBytes;
-    private readonly Gate _gate = new();
+    private readonly AsyncLock _gate = new();
+    private readonly byte[] _probe = new byte[TrailerBytes + HeaderBytes]; // catch-up's read; operations hold the gate
 
     private IDurableFile? _lock;
     private IDurableFile? _segment;
@@ -147,7 +148,7 @@ public sealed class LogConsensus : IConsensus
         ConsensusChecks.Key(key);
         VersionedData? head;
         (long Epoch, long End) observed;
-        using (await _gate.EnterAsync())
+        using (await _gate.AcquireAsync())
         {
             LocationResult ready = await LockAndCatchUpAsync("head", key);
             if (!ready.IsOk)
@@ -167,7 +168,7 @@ public sealed class LogConsensus : IConsensus
         ConsensusChecks.CompareAndSetArguments(key, expected, next);
         (long Epoch, long End) awaited;
         CasOutcome outcome;
-        using (await _gate.EnterAsync())
+        using (await _gate.AcquireAsync())
         {
             LocationResult ready = await LockAndCatchUpAsync("compare_and_set", key);
             if (!ready.IsOk)
@@ -211,7 +212,7 @@ public sealed class LogConsensus : IConsensus
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
         var result = new List<VersionedData>();
         (long Epoch, long End) observed = (0, 0);
-        using (await _gate.EnterAsync())
+        using (await _gate.AcquireAsync())
         {
             LocationResult ready = await LockAndCatchUpAsync("scan", key);
             if (!ready.IsOk)
@@ -249,7 +250,7 @@ public sealed class LogConsensus : IConsensus
         ConsensusChecks.Key(key);
         (long Epoch, long End) awaited;
         long removed;
-        using (await _gate.EnterAsync())
+        using (await _gate.AcquireAsync())
         {
             LocationResult ready = await LockAndCatchUpAsync("truncate", key);
             if (!ready.IsOk)
@@ -300,7 +301,7 @@ public sealed class LogConsensus : IConsensus
     {
         var keys = new List<string>();
         (long Epoch, long End) observed;
-        using (await _gate.EnterAsync())
+        using (await _gate.AcquireAsync())
         {
             LocationResult ready = await LockAndCatchUpAsync("list keys", null);
             if (!ready.IsOk)
@@ -398,19 +399,19 @@ public sealed class LogConsensus : IConsensus
         // stands for the whole prefix (each record carries its predecessor's): any other bytes there mean start
         // over from the file. The same read shows whether a record follows.
         long start = Math.Max(0, _end - TrailerBytes);
-        var probe = new byte[_end - start + HeaderBytes];
+        Memory<byte> probe = _probe.AsMemory(0, (int)(_end - start) + HeaderBytes);
         LocationResult<int> got = await ReadExactlyAsync(_segment, start, probe);
         if (!got.IsOk)
         {
             return got.Error!;
         }
         int trailerBytes = (int)(_end - start);
-        if (got.Value < trailerBytes || (trailerBytes > 0 && BinaryPrimitives.ReadUInt64LittleEndian(probe) != _lastChecksum))
+        if (got.Value < trailerBytes || (trailerBytes > 0 && BinaryPrimitives.ReadUInt64LittleEndian(probe.Span) != _lastChecksum))
         {
             return await LoadAsync();
         }
         _capacity = length.Value;
-        if (got.Value - trailerBytes < HeaderBytes || probe.AsSpan(trailerBytes, HeaderBytes).IndexOfAnyExcept((byte)0) < 0)
+        if (got.Value - trailerBytes < HeaderBytes || probe.Span.Slice(trailerBytes, HeaderBytes).IndexOfAnyExcept((byte)0) < 0)
         {
             return LocationResult.Ok; // zeros (or the file's end) follow: nobody appended
         }
@@ -736,7 +737,9 @@ public sealed class LogConsensus : IConsensus
             _suspect = true;
             return LocationError.Indeterminate($"appending to {segment.Path}: {written}");
         }
-        Apply(Decode(record)!.Value, offset, record);
+        int keyBytes = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(5));
+        ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(record.Length - TrailerBytes));
+        Apply(new Record(kind, key, seqno, BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(19)), checksum, keyBytes, HeaderBytes + keyBytes, data.Length, record.Length), offset, record);
         _end = offset + record.Length;
         return _end;
     }
@@ -1137,47 +1140,4 @@ public sealed class LogConsensus : IConsensus
         && ulong.TryParse(name.AsSpan(SegmentPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out ulong generation)
             ? generation
             : null;
-
-    /// <summary>FIFO mutual exclusion between the tasks of one node loop, held across awaits.</summary>
-    private sealed class Gate
-    {
-        private readonly Queue<TaskCompletionSource<IDisposable>> _waiters = new();
-        private bool _held;
-
-        public Task<IDisposable> EnterAsync()
-        {
-            if (!_held)
-            {
-                _held = true;
-                return Task.FromResult<IDisposable>(new Exit(this));
-            }
-            var waiter = new TaskCompletionSource<IDisposable>();
-            _waiters.Enqueue(waiter);
-            return waiter.Task;
-        }
-
-        private void Leave()
-        {
-            if (_waiters.Count > 0)
-            {
-                _waiters.Dequeue().SetResult(new Exit(this));
-                return;
-            }
-            _held = false;
-        }
-
-        private sealed class Exit(Gate gate) : IDisposable
-        {
-            private bool _done;
-
-            public void Dispose()
-            {
-                if (!_done)
-                {
-                    _done = true;
-                    gate.Leave();
-                }
-            }
-        }
-    }
 }

@@ -76,7 +76,7 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         // fsync waits for the device: it runs on a pool thread so that the node's loop serves other work meanwhile
         // (another shard's commit, a read, background compaction), and concurrent flushes of one file share it;
         // the caller's await resumes on its loop.
-        return new(SharedFlush.FlushAsync(handle, Path));
+        return new(SharedFlush.FlushAsync(handle, Path, Identity));
     }
 
     public ValueTask<IoResult<long>> GetLengthAsync()
@@ -124,7 +124,7 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         // OS lock, which then contends only with other processes.
         if (_inProcess is null)
         {
-            if (SharedFlush.Identity(handle) is not (ulong, ulong) identity)
+            if (Identity is not (ulong, ulong) identity)
             {
                 return IoResult.Fail(IoStatus.IoError, $"lock '{Path}': cannot identify the file (fstat failed)");
             }
@@ -158,6 +158,22 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
     }
 
     private SemaphoreSlim? _inProcess;
+    private (ulong, ulong)? _identity;
+    private bool _identityRead;
+
+    /// <summary>The file's device and inode, read once (fstat) for the handle's life; null when unreadable.</summary>
+    private (ulong, ulong)? Identity
+    {
+        get
+        {
+            if (!_identityRead)
+            {
+                _identity = SharedFlush.Identity(handle);
+                _identityRead = true;
+            }
+            return _identity;
+        }
+    }
     private int _holdsLock; // 1 while this handle holds the lock; a crash may close the handle from another thread
 
     public void Dispose()

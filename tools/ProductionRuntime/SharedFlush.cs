@@ -30,9 +30,12 @@ internal static unsafe partial class SharedFlush
     }
 
     /// <summary>Flushes the file behind <paramref name="handle"/>, sharing the fsync with concurrent callers for the same file.</summary>
-    public static Task<IoResult> FlushAsync(SafeFileHandle handle, string path)
+    /// <param name="handle">Any open handle of the file.</param>
+    /// <param name="path">The file's storage path, for error messages.</param>
+    /// <param name="identity">The file's device and inode (<see cref="Identity"/>); null: flush alone.</param>
+    public static Task<IoResult> FlushAsync(SafeFileHandle handle, string path, (ulong, ulong)? identity)
     {
-        if (!OperatingSystem.IsLinux() || Identity(handle) is not (ulong, ulong) identity)
+        if (!OperatingSystem.IsLinux() || identity is null)
         {
             return Task.Run(() => Flush(handle, path));
         }
@@ -42,10 +45,10 @@ internal static unsafe partial class SharedFlush
         Group? start = null;
         lock (s_gate)
         {
-            if (!s_groups.TryGetValue(identity, out Group? group))
+            if (!s_groups.TryGetValue(identity.Value, out Group? group))
             {
-                group = new Group(identity);
-                s_groups.Add(identity, group);
+                group = new Group(identity.Value);
+                s_groups.Add(identity.Value, group);
             }
             group.Waiting.Add((handle, path, done));
             if (!group.Active)

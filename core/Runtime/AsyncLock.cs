@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 
-namespace Kernel.Control;
+namespace Kernel.Runtime;
 
 /// <summary>
 /// Mutual exclusion between tasks of one node loop, across awaits: the holder of the lock may await, and other
@@ -10,7 +10,7 @@ namespace Kernel.Control;
 /// posted back to the loop it awaited on (no thread-pool hop; the completion sources run continuations inline).
 /// </summary>
 /// <remarks>Only for use from one node loop; it does no thread synchronization.</remarks>
-internal sealed class AsyncLock
+public sealed class AsyncLock
 {
     private readonly Queue<TaskCompletionSource<IDisposable>> _waiters = new();
     private bool _held;
