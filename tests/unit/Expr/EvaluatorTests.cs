@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Kernel.Expr;
 using Kernel.Expr.Eval;
 using Kernel.Persist.Data;
@@ -482,6 +483,26 @@ public sealed class EvaluatorTests
         Datum[] row = [Datum.FromInt64(3), Datum.FromFloat64(4.5)];
         Assert.True(Evaluator.TryIsTrue(predicate, row, out bool warm, out _));
         Assert.True(warm);
+        // The property is about the steady state. While the runtime tiers the evaluator's
+        // methods up (call counting, on-stack replacement of the loop) a round can see a few
+        // runtime allocations on this thread that are not the evaluator's, so the loop runs in
+        // rounds and one round without any allocation is required; an evaluator that
+        // allocates per call allocates in every round.
+        var allocatedPerRound = new List<long>();
+        for (int round = 0; round < 5; round++)
+        {
+            long allocated = AllocatedByThousandEvaluations(predicate, row);
+            allocatedPerRound.Add(allocated);
+            if (allocated == 0)
+            {
+                break;
+            }
+        }
+        Assert.Contains(0L, allocatedPerRound);
+    }
+
+    private static long AllocatedByThousandEvaluations(ScalarExpr predicate, Datum[] row)
+    {
         long before = GC.GetAllocatedBytesForCurrentThread();
         int trueCount = 0;
         for (int i = 0; i < 1000; i++)
@@ -491,6 +512,6 @@ public sealed class EvaluatorTests
         }
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(1000, trueCount);
-        Assert.Equal(0, allocated);
+        return allocated;
     }
 }
