@@ -87,21 +87,15 @@ public sealed class PersistClient
     /// <summary>Every retained state version of a shard from <paramref name="fromSeqNo"/>, decoded (for inspection).</summary>
     public async Task<PersistResult<IReadOnlyList<ShardState>>> ScanStatesAsync(ShardId shard, ulong fromSeqNo, int limit, CancellationToken cancellationToken = default)
     {
-        LocationResult<IReadOnlyList<VersionedData>> scanned = await Context.Consensus.ScanAsync(shard.Value, fromSeqNo, limit);
-        if (!scanned.IsOk)
+        PersistResult<List<StateVersion>> read = await StateVersions.ReadAsync(Context, shard, fromSeqNo, limit, cancellationToken);
+        if (!read.IsOk)
         {
-            return PersistError.From(scanned.Error!, $"scanning the states of {shard}");
+            return read.Error!;
         }
-        var states = new List<ShardState>();
-        foreach (VersionedData version in scanned.Value!)
+        var states = new List<ShardState>(read.Value!.Count);
+        foreach (StateVersion version in read.Value)
         {
-            string what = $"consensus state of shard {shard} at seqno {version.SeqNo}";
-            ShardState? state = Context.States.Decode(what, version.Data, out string error);
-            if (state is null)
-            {
-                return new PersistError(PersistErrorKind.Corrupt, error);
-            }
-            states.Add(state);
+            states.Add(version.State);
         }
         return PersistResult<IReadOnlyList<ShardState>>.Ok(states);
     }

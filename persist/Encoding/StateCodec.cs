@@ -39,9 +39,44 @@ public sealed class StateCodec
 
     public static StateCodec Default { get; } = new(ZstdCompressor.Shared, XxHash64Checksum.Shared);
 
-    public byte[] Encode(ShardState state)
+    /// <summary>A complete version: every field and every batch (Consensus versions that start a chain, and rollups).</summary>
+    public byte[] Encode(ShardState state) => Seal(ToProto(state, state.Batches, 0, state.Batches.Count));
+
+    /// <summary>
+    /// An incremental version of <paramref name="state"/>: only the batches that differ from
+    /// <paramref name="predecessor"/> (the version at seqno - 1), the unchanged ones being named by how many
+    /// lead and trail; every other field is complete. Appends and merges change a short run of batches, so the
+    /// version a commit writes stays small however many batches the shard holds.
+    /// <paramref name="chainBase"/> is the complete version the predecessor's chain starts from.
+    /// </summary>
+    public byte[] EncodeIncremental(ShardState state, ShardState predecessor, ulong chainBase)
     {
-        byte[] proto = ToProto(state).ToByteArray();
+        ImmutableList<HollowBatch> before = predecessor.Batches;
+        ImmutableList<HollowBatch> after = state.Batches;
+        int keptBefore = 0;
+        while (keptBefore < before.Count && keptBefore < after.Count && SameBatch(before[keptBefore], after[keptBefore]))
+        {
+            keptBefore++;
+        }
+        int keptAfter = 0;
+        while (keptAfter < before.Count - keptBefore && keptAfter < after.Count - keptBefore
+            && SameBatch(before[before.Count - 1 - keptAfter], after[after.Count - 1 - keptAfter]))
+        {
+            keptAfter++;
+        }
+        ProtoShardState message = ToProto(state, after, keptBefore, after.Count - keptAfter);
+        message.ChainBaseSeqno = chainBase;
+        message.BatchesKeptBefore = (uint)keptBefore;
+        message.BatchesKeptAfter = (uint)keptAfter;
+        message.PredecessorBatches = (uint)before.Count;
+        return Seal(message);
+
+        static bool SameBatch(HollowBatch a, HollowBatch b) => ReferenceEquals(a, b) || a.SameAs(b);
+    }
+
+    private byte[] Seal(ProtoShardState message)
+    {
+        byte[] proto = message.ToByteArray();
         bool compress = proto.Length > CompressAboveBytes;
         byte[] payload = compress ? _compressor.Compress(proto) : proto;
         var writer = new ByteWriter(HeaderBytes + payload.Length + TrailerBytes);
@@ -56,9 +91,25 @@ public sealed class StateCodec
         return writer.ToArray();
     }
 
-    /// <summary>The state, or null and a reason that starts with <paramref name="what"/> (a consensus key and seqno, or a rollup's blob key).</summary>
-    public ShardState? Decode(string what, ReadOnlySpan<byte> encoded, out string error)
+    /// <summary>
+    /// A complete state (a rollup, or a complete Consensus version), or null and a reason that starts with
+    /// <paramref name="what"/> (a consensus key and seqno, or a rollup's blob key). An incremental version is
+    /// an error here: it needs its predecessor (<see cref="DecodeVersion"/>).
+    /// </summary>
+    public ShardState? Decode(string what, ReadOnlySpan<byte> encoded, out string error) =>
+        DecodeVersion(what, encoded, null, out _, out _, out error);
+
+    /// <summary>
+    /// A Consensus version: complete, or incremental and applied to <paramref name="predecessor"/>, which must be
+    /// the version at seqno - 1. <paramref name="chainBase"/> is the complete version the chain leading here starts
+    /// from (the version's own seqno when it is complete). Null with <paramref name="needsPredecessor"/> set: the
+    /// version is incremental and <paramref name="predecessor"/> is not the version before it (decode the chain
+    /// from <paramref name="chainBase"/>); null without it: the bytes are corrupt, as <paramref name="error"/> says.
+    /// </summary>
+    public ShardState? DecodeVersion(string what, ReadOnlySpan<byte> encoded, ShardState? predecessor, out ulong chainBase, out bool needsPredecessor, out string error)
     {
+        chainBase = 0;
+        needsPredecessor = false;
         string Fail(string why) => $"{what} is corrupt: {why}";
         if (encoded.Length < HeaderBytes + TrailerBytes)
         {
@@ -116,7 +167,26 @@ public sealed class StateCodec
             error = Fail("protobuf: " + exception.Message);
             return null;
         }
-        ShardState? state = FromProto(message, out string shapeError);
+        if (message.ChainBaseSeqno == 0)
+        {
+            chainBase = message.Seqno;
+        }
+        else
+        {
+            chainBase = message.ChainBaseSeqno;
+            if (message.ChainBaseSeqno >= message.Seqno)
+            {
+                error = Fail($"its chain starts at seqno {message.ChainBaseSeqno}, not before its own seqno {message.Seqno}");
+                return null;
+            }
+            if (predecessor is null || predecessor.SeqNo + 1 != message.Seqno || predecessor.Shard.Value != message.ShardId)
+            {
+                needsPredecessor = true;
+                error = $"{what} is incremental: it needs the version before it";
+                return null;
+            }
+        }
+        ShardState? state = FromProto(message, message.ChainBaseSeqno == 0 ? null : predecessor, out string shapeError);
         if (state is null)
         {
             error = Fail(shapeError);
@@ -131,7 +201,8 @@ public sealed class StateCodec
         return state;
     }
 
-    private static ProtoShardState ToProto(ShardState state)
+    /// <summary>Every field of <paramref name="state"/>, with only <paramref name="batches"/>[from, to) as its batches.</summary>
+    private static ProtoShardState ToProto(ShardState state, ImmutableList<HollowBatch> batches, int from, int to)
     {
         var message = new ProtoShardState
         {
@@ -143,8 +214,9 @@ public sealed class StateCodec
             Upper = ToProto(state.Upper),
             LastGcSeqno = state.LastGcSeqNo,
         };
-        foreach (HollowBatch batch in state.Batches)
+        for (int i = from; i < to; i++)
         {
+            HollowBatch batch = batches[i];
             var proto = new ProtoBatch
             {
                 Lower = ToProto(batch.Description.Lower),
@@ -198,7 +270,8 @@ public sealed class StateCodec
         return message;
     }
 
-    private static ShardState? FromProto(ProtoShardState message, out string error)
+    /// <summary>The state <paramref name="message"/> holds; an incremental one takes its unchanged batches from <paramref name="predecessor"/>.</summary>
+    private static ShardState? FromProto(ProtoShardState message, ShardState? predecessor, out string error)
     {
         if (message.FormatVersion != FormatVersion)
         {
@@ -211,6 +284,26 @@ public sealed class StateCodec
             return null;
         }
         ImmutableList<HollowBatch>.Builder batches = ImmutableList.CreateBuilder<HollowBatch>();
+        int keptAfter = 0;
+        if (predecessor is not null)
+        {
+            int count = predecessor.Batches.Count;
+            if (message.PredecessorBatches != count || (long)message.BatchesKeptBefore + message.BatchesKeptAfter > count)
+            {
+                error = $"it keeps {message.BatchesKeptBefore} + {message.BatchesKeptAfter} batches of a predecessor with {message.PredecessorBatches}, but the predecessor has {count}";
+                return null;
+            }
+            for (int i = 0; i < (int)message.BatchesKeptBefore; i++)
+            {
+                batches.Add(predecessor.Batches[i]);
+            }
+            keptAfter = (int)message.BatchesKeptAfter;
+        }
+        else if (message.BatchesKeptBefore != 0 || message.BatchesKeptAfter != 0)
+        {
+            error = "a complete version keeps batches of a predecessor";
+            return null;
+        }
         foreach (ProtoBatch batch in message.Batches)
         {
             if (batch.Lower is null || batch.Upper is null || batch.Since is null)
@@ -230,6 +323,10 @@ public sealed class StateCodec
                 parts.Add(new PartRef(part.Key, (long)part.EncodedSizeBytes, (long)part.Updates) { Inline = inline });
             }
             batches.Add(new HollowBatch(new BatchDescription(FromProto(batch.Lower), FromProto(batch.Upper), FromProto(batch.Since)), parts.MoveToImmutable()));
+        }
+        for (int i = 0; i < keptAfter; i++)
+        {
+            batches.Add(predecessor!.Batches[predecessor.Batches.Count - keptAfter + i]);
         }
         ImmutableSortedDictionary<string, LeasedReaderState>.Builder leased = ImmutableSortedDictionary.CreateBuilder<string, LeasedReaderState>(StringComparer.Ordinal);
         foreach (ProtoLeasedReader reader in message.LeasedReaders)

@@ -28,9 +28,16 @@ public sealed partial class ZstdCompressor : ICompressor
 
     public byte[] Compress(ReadOnlySpan<byte> source)
     {
-        byte[] destination = new byte[CompressBound(source.Length)];
-        int written = Compress(source, destination);
-        return destination.AsSpan(0, written).ToArray();
+        byte[] destination = System.Buffers.ArrayPool<byte>.Shared.Rent(CompressBound(source.Length));
+        try
+        {
+            int written = Compress(source, destination);
+            return destination.AsSpan(0, written).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(destination);
+        }
     }
 
     public int CompressBound(int sourceLength)
@@ -50,10 +57,11 @@ public sealed partial class ZstdCompressor : ICompressor
             throw new ArgumentException($"a destination of {destination.Length} bytes is below the bound for {source.Length} bytes", nameof(destination));
         }
         nuint written;
+        CompressionContext context = t_compression ??= CompressionContext.Create();
         fixed (byte* src = source)
         fixed (byte* dst = destination)
         {
-            written = ZSTD_compress(dst, (nuint)destination.Length, src, (nuint)source.Length, _level);
+            written = ZSTD_compressCCtx(context.DangerousGetHandle(), dst, (nuint)destination.Length, src, (nuint)source.Length, _level);
         }
         if (ZSTD_isError(written) != 0)
         {
@@ -73,11 +81,12 @@ public sealed partial class ZstdCompressor : ICompressor
         }
         byte[] destination = new byte[expectedLength];
         nuint written;
+        DecompressionContext context = t_decompression ??= DecompressionContext.Create();
         fixed (byte* src = source)
         fixed (byte* dst = destination)
         {
             // An empty span may give a null pointer; zstd then reports an error for the missing frame header.
-            written = ZSTD_decompress(dst, (nuint)destination.Length, src, (nuint)source.Length);
+            written = ZSTD_decompressDCtx(context.DangerousGetHandle(), dst, (nuint)destination.Length, src, (nuint)source.Length);
         }
         if (ZSTD_isError(written) != 0)
         {
@@ -100,14 +109,82 @@ public sealed partial class ZstdCompressor : ICompressor
         return name is null ? "unknown error" : Marshal.PtrToStringUTF8((nint)name) ?? "unknown error";
     }
 
+    // One compression and one decompression context per thread, reused by every call on it: the one-shot
+    // ZSTD_compress and ZSTD_decompress create and free a context per call, which costs more than the work for
+    // the small parts and states persist writes on every commit. A context is only ever used by its thread; it is
+    // freed when its thread's statics are collected.
+    [ThreadStatic]
+    private static CompressionContext? t_compression;
+
+    [ThreadStatic]
+    private static DecompressionContext? t_decompression;
+
+    private sealed class CompressionContext : SafeHandle
+    {
+        private CompressionContext()
+            : base(0, ownsHandle: true)
+        {
+        }
+
+        public override bool IsInvalid => handle == 0;
+
+        public static CompressionContext Create()
+        {
+            var context = new CompressionContext();
+            context.SetHandle(ZSTD_createCCtx());
+            return context.IsInvalid ? throw new InvalidOperationException("zstd could not create a compression context (out of memory)") : context;
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            ZSTD_freeCCtx(handle);
+            return true;
+        }
+    }
+
+    private sealed class DecompressionContext : SafeHandle
+    {
+        private DecompressionContext()
+            : base(0, ownsHandle: true)
+        {
+        }
+
+        public override bool IsInvalid => handle == 0;
+
+        public static DecompressionContext Create()
+        {
+            var context = new DecompressionContext();
+            context.SetHandle(ZSTD_createDCtx());
+            return context.IsInvalid ? throw new InvalidOperationException("zstd could not create a decompression context (out of memory)") : context;
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            ZSTD_freeDCtx(handle);
+            return true;
+        }
+    }
+
+    [LibraryImport(Library)]
+    private static partial nint ZSTD_createCCtx();
+
+    [LibraryImport(Library)]
+    private static partial nuint ZSTD_freeCCtx(nint context);
+
+    [LibraryImport(Library)]
+    private static unsafe partial nuint ZSTD_compressCCtx(nint context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize, int compressionLevel);
+
+    [LibraryImport(Library)]
+    private static partial nint ZSTD_createDCtx();
+
+    [LibraryImport(Library)]
+    private static partial nuint ZSTD_freeDCtx(nint context);
+
+    [LibraryImport(Library)]
+    private static unsafe partial nuint ZSTD_decompressDCtx(nint context, byte* dst, nuint dstCapacity, byte* src, nuint compressedSize);
+
     [LibraryImport(Library)]
     private static partial nuint ZSTD_compressBound(nuint srcSize);
-
-    [LibraryImport(Library)]
-    private static unsafe partial nuint ZSTD_compress(byte* dst, nuint dstCapacity, byte* src, nuint srcSize, int compressionLevel);
-
-    [LibraryImport(Library)]
-    private static unsafe partial nuint ZSTD_decompress(byte* dst, nuint dstCapacity, byte* src, nuint compressedSize);
 
     [LibraryImport(Library)]
     private static partial uint ZSTD_isError(nuint code);

@@ -22,7 +22,8 @@ public sealed record MaintenanceReport(ExpiryReport? Expired, ulong? RollupSeqNo
 /// <para><b>Garbage collection</b>: <c>seqno_since</c> is the least seqno any leased reader holds (the head when none
 /// does). Every state from <c>seqno_since</c> to the head is live: a reader may be reading any of them. GC scans
 /// all retained versions, deletes each blob referenced by some state below <c>seqno_since</c> and by no live
-/// state, and only then truncates Consensus below <c>seqno_since</c>. A blob key, once dropped from the head
+/// state, and only then truncates Consensus below the start of the chain of incremental versions that the version at
+/// <c>seqno_since</c> belongs to (so every retained version stays decodable). A blob key, once dropped from the head
 /// state, is never referenced again (parts and rollups get fresh random keys), so a blob that is dead at the scan
 /// cannot come back to life while GC deletes it. Blobs that no state ever referenced (a writer that crashed
 /// between writing parts and appending) are left alone: GC cannot tell them from a write in progress.</para>
@@ -117,6 +118,10 @@ public static class Maintenance
         var dead = new SortedSet<string>(StringComparer.Ordinal);
         var scanned = new HashSet<ulong>();
         ulong oldest = ulong.MaxValue;
+        // Versions are truncated only below the start of the chain that the version at seqNoSince belongs to, so
+        // that it and every later version stay decodable (the first retained version is always complete).
+        ulong truncateBelow = seqNoSince;
+        StateVersion? previous = null;
         ulong from = 0;
         // Bounded: each page moves 'from' past at least one version, and the scan stops at the head we fetched.
         while (from <= head.SeqNo)
@@ -130,23 +135,33 @@ public static class Maintenance
             {
                 break;
             }
-            foreach (VersionedData version in page.Value)
+            PersistResult<List<StateVersion>> decoded = StateVersions.Decode(context, head.Shard, page.Value, previous, out int stoppedAt, out _);
+            if (!decoded.IsOk)
             {
-                if (version.SeqNo > head.SeqNo)
+                return decoded.Error!;
+            }
+            if (stoppedAt < page.Value.Count)
+            {
+                // A version whose predecessor is gone: a concurrent GC, working from a newer head, truncated
+                // between two pages. This run's view is stale, and the newer one does the work.
+                return new GcReport(seqNoSince, 0, 0);
+            }
+            foreach (StateVersion version in decoded.Value!)
+            {
+                ShardState state = version.State;
+                if (state.SeqNo > head.SeqNo)
                 {
                     break;
                 }
-                oldest = Math.Min(oldest, version.SeqNo);
-                scanned.Add(version.SeqNo);
-                string what = $"consensus state of shard {head.Shard} at seqno {version.SeqNo}";
-                ShardState? state = context.States.Decode(what, version.Data, out string error);
-                if (state is null)
+                oldest = Math.Min(oldest, state.SeqNo);
+                scanned.Add(state.SeqNo);
+                if (state.SeqNo == seqNoSince)
                 {
-                    return new PersistError(PersistErrorKind.Corrupt, error);
+                    truncateBelow = version.ChainBase;
                 }
                 foreach (string key in state.ReferencedBlobKeys())
                 {
-                    if (version.SeqNo >= seqNoSince)
+                    if (state.SeqNo >= seqNoSince)
                     {
                         live.Add(key);
                     }
@@ -156,6 +171,7 @@ public static class Maintenance
                     }
                 }
             }
+            previous = decoded.Value[^1];
             from = page.Value[^1].SeqNo + 1;
         }
         // A blob is dead only if no version from seqNoSince to the head references it, so every one of those
@@ -183,12 +199,12 @@ public static class Maintenance
             deleted++;
         }
         long truncated = 0;
-        if (oldest < seqNoSince)
+        if (oldest < truncateBelow)
         {
-            LocationResult<long> cut = await context.Consensus.TruncateAsync(head.Shard.Value, seqNoSince);
+            LocationResult<long> cut = await context.Consensus.TruncateAsync(head.Shard.Value, truncateBelow);
             if (!cut.IsOk)
             {
-                return PersistError.From(cut.Error!, $"gc of {head.Shard}: truncating below {seqNoSince}");
+                return PersistError.From(cut.Error!, $"gc of {head.Shard}: truncating below {truncateBelow}");
             }
             truncated = cut.Value;
         }

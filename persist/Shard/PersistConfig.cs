@@ -18,6 +18,13 @@ public sealed record PersistConfig
     /// </summary>
     public long SinceDowngradeIntervalMs { get; init; } = 1000;
 
+    /// <summary>
+    /// Consensus versions are incremental (only the batches that changed since the version before) in chains of at
+    /// most this many; then a complete version starts the next chain. A reader without a recent state decodes at most
+    /// this many versions; garbage collection keeps the chain of the oldest live version. 1 writes every version complete.
+    /// </summary>
+    public int StateChainMax { get; init; } = 32;
+
     /// <summary>Write a full-state rollup to Blob every this many seqnos (Materialize: 128).</summary>
     public int RollupEverySeqNos { get; init; } = 128;
 

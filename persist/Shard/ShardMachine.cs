@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Location;
@@ -30,6 +31,7 @@ public sealed class ShardMachine
 {
     private readonly PersistContext _context;
     private ShardState? _state; // newest state seen; seqnos only increase
+    private ulong _chainBase; // the complete version _state's chain starts from
 
     public ShardMachine(PersistContext context, ShardId shard)
     {
@@ -54,6 +56,17 @@ public sealed class ShardMachine
 
     private async Task<PersistResult<ShardState>> FetchAsync(bool create, CancellationToken cancellationToken)
     {
+        PersistResult<StateVersion> fetched = await FetchVersionAsync(create, cancellationToken);
+        return fetched.IsOk ? fetched.Value.State : fetched.Error!;
+    }
+
+    /// <summary>
+    /// The head version, decoded: a complete one alone, an incremental one on top of the cached state when that is
+    /// the version before it, otherwise with the versions of its chain read after the cached state (or from the
+    /// chain's complete version).
+    /// </summary>
+    private async Task<PersistResult<StateVersion>> FetchVersionAsync(bool create, CancellationToken cancellationToken)
+    {
         LocationError? last = null;
         for (int attempt = 0; attempt < _context.Config.RetriesMax; attempt++)
         {
@@ -69,12 +82,43 @@ public sealed class ShardMachine
             }
             if (head.Value is VersionedData version)
             {
-                PersistResult<ShardState> decoded = Decode(version);
-                if (decoded.IsOk)
+                if (_state is ShardState known && known.SeqNo == version.SeqNo)
                 {
-                    Observe(decoded.Value!);
+                    // One version per seqno: the cached state is the head.
+                    return new StateVersion(known, _chainBase);
                 }
-                return decoded;
+                StateVersion? predecessor = _state is ShardState cached ? new StateVersion(cached, _chainBase) : null;
+                PersistResult<List<StateVersion>> decoded = StateVersions.Decode(_context, Shard, [version], predecessor, out int stoppedAt, out ulong chainBase);
+                if (!decoded.IsOk)
+                {
+                    return decoded.Error!;
+                }
+                if (stoppedAt == 0)
+                {
+                    // Incremental, and the cached state is not the version before it: read the chain up to the head.
+                    ulong from = _state is ShardState older && older.SeqNo >= chainBase && older.SeqNo < version.SeqNo ? older.SeqNo + 1 : chainBase;
+                    LocationResult<IReadOnlyList<VersionedData>> chain = await _context.Consensus.ScanAsync(Shard.Value, from, (int)Math.Min(version.SeqNo - from + 1, int.MaxValue));
+                    if (!chain.IsOk)
+                    {
+                        last = chain.Error;
+                        continue;
+                    }
+                    StateVersion? start = from == chainBase ? null : predecessor;
+                    decoded = StateVersions.Decode(_context, Shard, chain.Value!, start, out stoppedAt, out _);
+                    if (!decoded.IsOk)
+                    {
+                        return decoded.Error!;
+                    }
+                    if (stoppedAt < chain.Value!.Count || decoded.Value!.Count == 0)
+                    {
+                        // A truncation removed part of the chain meanwhile (a newer head exists): read the head again.
+                        last = LocationError.Indeterminate($"the versions of shard {Shard} from seqno {from} were truncated while being read");
+                        continue;
+                    }
+                }
+                StateVersion newest = decoded.Value![^1];
+                Observe(newest.State, newest.ChainBase);
+                return newest;
             }
             if (!create)
             {
@@ -91,8 +135,8 @@ public sealed class ShardMachine
             }
             if (created.Value == CasOutcome.Committed)
             {
-                Observe(initial);
-                return initial;
+                Observe(initial, initial.SeqNo);
+                return new StateVersion(initial, initial.SeqNo);
             }
         }
         return last is null
@@ -104,6 +148,7 @@ public sealed class ShardMachine
     public async Task<PersistResult<Applied<T>>> ApplyAsync<T>(string what, Func<ShardState, long, Transition<T>> transition, CancellationToken cancellationToken = default)
     {
         ShardState state;
+        ulong chainBase;
         // A cached state may be stale. A transition that changes it is checked by the compare-and-set anyway, but one
         // that decides "no change" from it would answer from the past (a merge whose inputs look gone, an upper that
         // looks different): such an answer is only taken from a freshly read state.
@@ -111,15 +156,16 @@ public sealed class ShardMachine
         if (_state is ShardState cached)
         {
             state = cached;
+            chainBase = _chainBase;
         }
         else
         {
-            PersistResult<ShardState> fetched = await FetchAsync(cancellationToken);
+            PersistResult<StateVersion> fetched = await FetchVersionAsync(create: true, cancellationToken);
             if (!fetched.IsOk)
             {
                 return fetched.Error!;
             }
-            state = fetched.Value!;
+            (state, chainBase) = fetched.Value;
             fresh = true;
         }
         LocationError? last = null;
@@ -130,12 +176,12 @@ public sealed class ShardMachine
             {
                 if (!fresh)
                 {
-                    PersistResult<ShardState> current = await FetchAsync(cancellationToken);
+                    PersistResult<StateVersion> current = await FetchVersionAsync(create: true, cancellationToken);
                     if (!current.IsOk)
                     {
                         return current.Error!;
                     }
-                    state = current.Value!;
+                    (state, chainBase) = current.Value;
                     fresh = true;
                     attempt--;
                     continue;
@@ -147,11 +193,15 @@ public sealed class ShardMachine
             {
                 throw new InvalidOperationException($"{what} on {Shard} would break an invariant: {broken}");
             }
+            // Incremental while the chain is short; a complete version starts the next chain.
+            bool incremental = next.SeqNo - chainBase < (ulong)Math.Max(1, _context.Config.StateChainMax);
+            ulong nextChainBase = incremental ? chainBase : next.SeqNo;
+            byte[] encoded = incremental ? _context.States.EncodeIncremental(next, state, chainBase) : _context.States.Encode(next);
             LocationResult<CasOutcome> written = await _context.Consensus.CompareAndSetAsync(
-                Shard.Value, state.SeqNo, new VersionedData(next.SeqNo, _context.States.Encode(next)));
+                Shard.Value, state.SeqNo, new VersionedData(next.SeqNo, encoded));
             if (written.IsOk && written.Value == CasOutcome.Committed)
             {
-                Observe(next);
+                Observe(next, nextChainBase);
                 _context.Notifier.Published(Shard, next.SeqNo);
                 return new Applied<T>(decided.Outcome, next, true, last is { IsIndeterminate: true });
             }
@@ -166,12 +216,12 @@ public sealed class ShardMachine
                 // Repeated lost races: back off so that contending writers spread out.
                 await _context.BackoffAsync(attempt - 2, cancellationToken);
             }
-            PersistResult<ShardState> refreshed = await FetchAsync(cancellationToken);
+            PersistResult<StateVersion> refreshed = await FetchVersionAsync(create: true, cancellationToken);
             if (!refreshed.IsOk)
             {
                 return refreshed.Error!;
             }
-            state = refreshed.Value!;
+            (state, chainBase) = refreshed.Value;
             fresh = true;
         }
         return last is null
@@ -179,26 +229,12 @@ public sealed class ShardMachine
             : PersistError.From(last, $"{what} on {Shard}");
     }
 
-    private PersistResult<ShardState> Decode(VersionedData version)
-    {
-        string what = $"consensus state of shard {Shard} at seqno {version.SeqNo}";
-        ShardState? state = _context.States.Decode(what, version.Data, out string error);
-        if (state is null)
-        {
-            return new PersistError(PersistErrorKind.Corrupt, error);
-        }
-        if (state.Shard != Shard || state.SeqNo != version.SeqNo)
-        {
-            return new PersistError(PersistErrorKind.Corrupt, $"{what} is corrupt: it holds shard {state.Shard} at seqno {state.SeqNo}");
-        }
-        return state;
-    }
-
-    private void Observe(ShardState state)
+    private void Observe(ShardState state, ulong chainBase)
     {
         if (_state is null || state.SeqNo > _state.SeqNo)
         {
             _state = state;
+            _chainBase = chainBase;
         }
     }
 }

@@ -70,6 +70,8 @@ public sealed class PersistScenario(bool inlineUpkeep = false, bool lockFreeCons
     {
         RollupEverySeqNos = 8,
         RollupsKept = 2,
+        // Short chains of incremental versions, so complete versions, chain reads and truncation at chain starts all happen.
+        StateChainMax = 5,
         MaintenanceEverySeqNos = 4,
         ReaderLeaseDurationMs = 5_000,
         WriterLeaseDurationMs = 10_000,

@@ -150,7 +150,9 @@ public static partial class PersistBenchmarks
                         : $"(c) commits/s, {writers} writers on {loops} nodes (async within a loop)";
                     rows.Add(new(label, Micros(run.Latency.P50), Micros(run.Latency.P99), PerSecond(run.CommitsPerSecond),
                         PerSecond(1 / append.P50) + " fdatasync/s", "", writers == 32 && loops == 32 ? ">= 20,000/s" + Met(run.CommitsPerSecond >= 20_000) : ""));
-                    notes.Add($"(c) {writers} writers on {loops} nodes: per commit {run.Counts.PerOperation(run.Commits)}");
+                    notes.Add($"(c) {writers} writers on {loops} nodes: per commit {run.Counts.PerOperation(run.Commits)}; "
+                        + $"{run.Counts.WrittenBytes / (double)run.Commits:0} bytes written; process CPU {run.ProcessCpu.TotalMicroseconds / run.Commits:0} µs "
+                        + $"({run.ProcessCpu.TotalSeconds / settings.ThroughputDuration.TotalSeconds:0.00} of {Environment.ProcessorCount} cores busy)");
                 }
             }
 
@@ -359,7 +361,7 @@ public static partial class PersistBenchmarks
 
     // ---- (c) throughput ----
 
-    private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits);
+    private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits, TimeSpan ProcessCpu);
 
     /// <summary>
     /// <paramref name="writers"/> writers, each on its own shard, spread evenly over <paramref name="loops"/> nodes.
@@ -437,8 +439,19 @@ public static partial class PersistBenchmarks
         long startAt = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 20;
         long endAt = startAt + (long)(settings.ThroughputDuration.TotalSeconds * Stopwatch.Frequency);
         go.SetResult((startAt, endAt));
+        // The process's CPU time over the window (all threads: loops, fsync workers, GC), to give the CPU a commit costs.
+        while (Stopwatch.GetTimestamp() < startAt)
+        {
+            await Task.Delay(1);
+        }
+        TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        while (Stopwatch.GetTimestamp() < endAt)
+        {
+            await Task.Delay(5);
+        }
+        TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         await nodes;
-        return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits));
+        return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu);
     }
 
     // ---- (d) large batches ----

@@ -182,6 +182,84 @@ public sealed class EncodingTests
         }
     }
 
+    [Fact]
+    public void StateCodec_IncrementalVersion_CarriesOnlyChangedBatchesAndAppliesToItsPredecessor()
+    {
+        ShardState predecessor = SampleState(batches: 40);
+        // What compaction does (a merge of batches 10..19 into one), then what an append does (one more batch).
+        HollowBatch merged = new(
+            new BatchDescription(Frontier.At(100), Frontier.At(200), Frontier.At(0)),
+            [new PartRef("s/p/m/1", 500, 60)]);
+        HollowBatch appended = new(
+            new BatchDescription(Frontier.At(400), Frontier.At(410), Frontier.At(0)),
+            [new PartRef("s/p/w/new", 9, 2) { Inline = [9, 9, 9, 9, 9, 9, 9, 9, 9] }]);
+        ShardState afterMerge = predecessor with
+        {
+            SeqNo = predecessor.SeqNo + 1,
+            Batches = predecessor.Batches.RemoveRange(10, 10).Insert(10, merged),
+        };
+        ShardState afterAppend = afterMerge with
+        {
+            SeqNo = afterMerge.SeqNo + 1,
+            Upper = Frontier.At(410),
+            Batches = afterMerge.Batches.Add(appended),
+            Writers = afterMerge.Writers.SetItem("w1", new WriterState(new IdempotencyToken(3, 4), Frontier.At(410), 7, 6, "writer")),
+        };
+
+        byte[] mergeVersion = StateCodec.Default.EncodeIncremental(afterMerge, predecessor, chainBase: 5);
+        byte[] appendVersion = StateCodec.Default.EncodeIncremental(afterAppend, afterMerge, chainBase: 5);
+        ShardState? merge = StateCodec.Default.DecodeVersion("v10", mergeVersion, predecessor, out ulong chainBase, out bool needsPredecessor, out string error);
+        Assert.True(merge is not null, error);
+        ShardState? append = StateCodec.Default.DecodeVersion("v11", appendVersion, merge, out ulong appendChainBase, out _, out error);
+        Assert.True(append is not null, error);
+
+        Assert.False(needsPredecessor);
+        Assert.Equal(5UL, chainBase);
+        Assert.Equal(5UL, appendChainBase);
+        // Each carries one batch and the small fields: a few hundred bytes whatever the shard holds.
+        Assert.True(mergeVersion.Length < 400, $"merge version {mergeVersion.Length} bytes");
+        Assert.True(appendVersion.Length < 400, $"append version {appendVersion.Length} bytes");
+        foreach ((ShardState expected, ShardState actual) in new[] { (afterMerge, merge), (afterAppend, append) })
+        {
+            Assert.Equal(expected.Batches.Count, actual.Batches.Count);
+            for (int i = 0; i < expected.Batches.Count; i++)
+            {
+                Assert.True(expected.Batches[i].SameAs(actual.Batches[i]), $"batch {i}");
+            }
+            Assert.Equal(expected.Writers, actual.Writers);
+            Assert.Equal(expected.Upper, actual.Upper);
+            Assert.Equal(expected.SeqNo, actual.SeqNo);
+        }
+        Assert.Equal(new byte[] { 9, 9, 9, 9, 9, 9, 9, 9, 9 }, append.Batches[^1].Parts[0].Inline);
+
+        // A complete version says it starts its own chain.
+        Assert.NotNull(StateCodec.Default.DecodeVersion("v11", StateCodec.Default.Encode(afterAppend), null, out ulong ownBase, out _, out _));
+        Assert.Equal(afterAppend.SeqNo, ownBase);
+    }
+
+    [Fact]
+    public void StateCodec_IncrementalVersion_WithoutItsPredecessor_AsksForItsChain()
+    {
+        ShardState predecessor = SampleState(batches: 3);
+        ShardState next = predecessor with { SeqNo = predecessor.SeqNo + 1, Since = Frontier.At(5) };
+        byte[] incremental = StateCodec.Default.EncodeIncremental(next, predecessor, chainBase: 7);
+
+        // No predecessor, or one that is not the version before: the reader must decode the chain from its base.
+        Assert.Null(StateCodec.Default.DecodeVersion("v10", incremental, null, out ulong chainBase, out bool needsPredecessor, out _));
+        Assert.True(needsPredecessor);
+        Assert.Equal(7UL, chainBase);
+        Assert.Null(StateCodec.Default.DecodeVersion("v10", incremental, predecessor with { SeqNo = 3 }, out _, out needsPredecessor, out _));
+        Assert.True(needsPredecessor);
+        // A plain decode (rollups) refuses it with a clear reason.
+        Assert.Null(StateCodec.Default.Decode("v10", incremental, out string error));
+        Assert.Contains("incremental", error, StringComparison.Ordinal);
+        // A predecessor with the right seqno but other batches (a corrupt or foreign chain) is an error, not a state.
+        ShardState wrong = predecessor with { Batches = predecessor.Batches.RemoveAt(2), Upper = Frontier.At(20) };
+        Assert.Null(StateCodec.Default.DecodeVersion("v10", incremental, wrong, out _, out needsPredecessor, out string mismatch));
+        Assert.False(needsPredecessor);
+        Assert.StartsWith("v10 is corrupt", mismatch, StringComparison.Ordinal);
+    }
+
     internal static List<Update> RandomUpdates(IRandom random, int count)
     {
         var updates = new List<Update>(count);

@@ -29,6 +29,7 @@ public sealed class ShardTests
         UpkeepInBackground = false,
         RollupEverySeqNos = 4,
         MaintenanceEverySeqNos = 3,
+        StateChainMax = 3,
         PartUpdatesMax = 7,
         RetriesMax = 64,
         ReaderLeaseDurationMs = 60_000,
@@ -480,11 +481,11 @@ public sealed class ShardTests
     private static async Task AssertReferencedBlobsExistAsync(PersistClient client, MemoryBlob blob, MemoryConsensus consensus, ShardId shard)
     {
         ShardState head = (await client.FetchStateAsync(shard)).Unwrap();
-        IReadOnlyList<VersionedData> versions = (await consensus.ScanAsync(shard.Value, head.SeqNoSince, 100_000)).Unwrap();
+        IReadOnlyList<ShardState> versions = (await client.ScanStatesAsync(shard, head.SeqNoSince, 100_000)).Unwrap();
         Assert.NotEmpty(versions);
-        foreach (VersionedData version in versions)
+        Assert.Equal(head.SeqNoSince, versions[0].SeqNo);
+        foreach (ShardState state in versions)
         {
-            ShardState state = client.Context.States.Decode("state", version.Data, out string error) ?? throw new InvalidOperationException(error);
             foreach (string key in state.ReferencedBlobKeys())
             {
                 Assert.True((await blob.GetAsync(key)).Unwrap() is not null, $"state v{state.SeqNo} references deleted blob {key}");
@@ -602,6 +603,71 @@ public sealed class ShardTests
         var consensus = new MemoryConsensus();
         PersistConfig config = inlineParts ? s_small : s_small with { InlinePartBytesMax = 0 };
         return (new PersistClient(blob, consensus, new TestClock(), new SeededRandom(seed), config), blob, consensus);
+    }
+
+    [Fact]
+    public async Task IncrementalVersions_ChainsStayShort_AndColdWarmAndGcReadersDecodeThem()
+    {
+        var blob = new MemoryBlob();
+        var consensus = new MemoryConsensus();
+        var config = s_small with { StateChainMax = 5, InlineMaintenance = false };
+        var client = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(1), config);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        var warm = new ShardMachine(client.Context, shard);
+        (await warm.FetchAsync()).Unwrap();
+        var model = new List<Update>();
+        for (ulong t = 0; t < 23; t++)
+        {
+            (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+            model.Add(U((int)t, t));
+        }
+
+        // Every retained version is complete or continues a chain of at most 5 that starts at a complete one.
+        IReadOnlyList<VersionedData> versions = (await consensus.ScanAsync(shard.Value, 0, 1000)).Unwrap();
+        int complete = 0;
+        foreach (VersionedData version in versions)
+        {
+            ShardState? alone = client.Context.States.DecodeVersion("v", version.Data, null, out ulong chainBase, out bool needsPredecessor, out string error);
+            if (alone is not null)
+            {
+                complete++;
+                Assert.Equal(version.SeqNo, chainBase);
+            }
+            else
+            {
+                Assert.True(needsPredecessor, error);
+                Assert.True(chainBase < version.SeqNo && version.SeqNo - chainBase <= 4, $"version {version.SeqNo} continues a chain from {chainBase}");
+            }
+        }
+        Assert.InRange(complete, versions.Count / 5, versions.Count / 5 + 1);
+
+        // A cold reader (a new client), a warm one (a machine that saw an old version) and an inspection all agree.
+        ShardState head = (await new PersistClient(blob, consensus, new TestClock(), new SeededRandom(2), config).FetchStateAsync(shard)).Unwrap();
+        ShardState caughtUp = (await warm.FetchAsync()).Unwrap();
+        IReadOnlyList<ShardState> scanned = (await client.ScanStatesAsync(shard, head.SeqNo - 2, 10)).Unwrap();
+        Assert.Equal(head.SeqNo, caughtUp.SeqNo);
+        Assert.Equal(head.SeqNo, scanned[^1].SeqNo);
+        Assert.Equal(head.SeqNo - 2, scanned[0].SeqNo);
+        foreach (ShardState state in new[] { caughtUp, scanned[^1] })
+        {
+            Assert.Equal(head.Upper, state.Upper);
+            Assert.Equal(head.Batches.Count, state.Batches.Count);
+            for (int i = 0; i < head.Batches.Count; i++)
+            {
+                Assert.True(head.Batches[i].SameAs(state.Batches[i]));
+            }
+        }
+        Assert.Equal(Consolidation.AccumulateAt(model, 22), await SnapshotAsync(client, shard, 22));
+
+        // GC truncates only below a chain's complete version, so what stays decodes; reads still match the model.
+        MaintenanceReport report = (await client.RunMaintenanceAsync(shard)).Unwrap();
+        Assert.True(report.GarbageCollection!.VersionsTruncated > 0);
+        IReadOnlyList<VersionedData> retained = (await consensus.ScanAsync(shard.Value, 0, 1000)).Unwrap();
+        Assert.NotNull(client.Context.States.DecodeVersion("v", retained[0].Data, null, out _, out _, out _));
+        ShardState afterGc = (await new PersistClient(blob, consensus, new TestClock(), new SeededRandom(3), config).FetchStateAsync(shard)).Unwrap();
+        Assert.True(afterGc.SeqNo >= head.SeqNo);
+        Assert.Equal(Consolidation.AccumulateAt(model, 22), await SnapshotAsync(client, shard, 22));
     }
 
     private static ShardId NewShard() => new("s" + new string('1', 32));
