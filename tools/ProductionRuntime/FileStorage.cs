@@ -193,7 +193,7 @@ public sealed class FileStorage : IDurableStorage, IDisposable
         {
             return new(failure);
         }
-        // Off the node's loop, as a file's flush is (see FileStorageFile.FlushAsync).
+        // Off the node's loop: directory syncs are rarer and slower than a log's fsyncs (a journal commit).
         string fullPath = FullPath(directory);
         return new(Task.Run(() => DirectorySync.Sync(fullPath, directory)));
     }

@@ -73,9 +73,9 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         {
             return new(IoResult.Fail(IoStatus.Closed, ClosedMessage));
         }
-        // fsync waits for the device: it runs on a pool thread so that the node's loop serves other work meanwhile
-        // (another shard's commit, a read, background compaction), and concurrent flushes of one file share it;
-        // the caller's await resumes on its loop.
+        // Concurrent flushes of one file share fsyncs. An uncontended fsync on a fast device runs right here (two
+        // thread hand-offs cost more than it); otherwise it runs on a pool thread, so that the node's loop serves
+        // other work meanwhile, and the caller's await resumes on its loop (see SharedFlush).
         return new(SharedFlush.FlushAsync(handle, Path, Identity));
     }
 
