@@ -97,16 +97,7 @@ public sealed class PubSubClient : IShardNotifier
         }
     }
 
-    private async Task DelayQuietly(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _clock.Delay(delay, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+    private Task<bool> DelayQuietly(TimeSpan delay, CancellationToken cancellationToken) => Wakeable.DelayAsync(_clock, delay, cancellationToken);
 
     private ShardSignal Signal(ShardId shard)
     {

@@ -45,16 +45,14 @@ internal sealed class ShardSignal
         _waiters.Add(wake);
         try
         {
-            await clock.Delay(pollInterval, wake.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Woken by an announcement.
+            // Woken by an announcement (without an exception: one per commit would cost more than the wait).
+            await Wakeable.DelayAsync(clock, pollInterval, wake.Token);
         }
         finally
         {
             _waiters.Remove(wake);
         }
+        cancellationToken.ThrowIfCancellationRequested();
     }
 }
 

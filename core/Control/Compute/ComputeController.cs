@@ -465,15 +465,13 @@ public sealed class Subscription(GlobalId id)
         _waiters.Add(wake);
         try
         {
-            await clock.Delay(timeout, wake.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Woken by a delivery.
+            // Woken by a delivery (without an exception: see Wakeable).
+            await Wakeable.DelayAsync(clock, timeout, wake.Token);
         }
         finally
         {
             _waiters.Remove(wake);
         }
+        cancellationToken.ThrowIfCancellationRequested();
     }
 }

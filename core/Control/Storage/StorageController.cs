@@ -200,10 +200,8 @@ public sealed class StorageController
                 _wake = wake;
                 try
                 {
-                    await _clock.Delay(TimeSpan.FromMilliseconds(TickMs), wake.Token);
-                }
-                catch (OperationCanceledException)
-                {
+                    // Woken by a write without an exception (see Wakeable): this runs once per commit.
+                    await Wakeable.DelayAsync(_clock, TimeSpan.FromMilliseconds(TickMs), wake.Token);
                 }
                 finally
                 {
