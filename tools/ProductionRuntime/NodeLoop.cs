@@ -53,6 +53,21 @@ public sealed class NodeLoop : IDisposable
 
     public bool IsOnLoopThread => Thread.CurrentThread == _thread;
 
+    /// <summary>
+    /// Whether the calling thread may block briefly without delaying other work: it is not a node loop's thread, or
+    /// it is one whose queue holds nothing else to run right now.
+    /// </summary>
+    internal static bool CallerMayBlock() =>
+        SynchronizationContext.Current is not LoopSynchronizationContext context || context.Loop.QueueIsEmpty();
+
+    private bool QueueIsEmpty()
+    {
+        lock (_gate)
+        {
+            return _queue.Count == 0;
+        }
+    }
+
     /// <summary>Completes (on the thread pool) once the loop thread has exited, or at once if it never started.</summary>
     public Task Exited => _exited.Task;
 
@@ -254,6 +269,8 @@ public sealed class NodeLoop : IDisposable
     /// <summary>Routes awaits captured on the loop back onto it.</summary>
     private sealed class LoopSynchronizationContext(NodeLoop loop) : SynchronizationContext
     {
+        public NodeLoop Loop => loop;
+
         public override void Post(SendOrPostCallback d, object? state) => loop.Post(d, state);
 
         /// <summary>

@@ -60,7 +60,7 @@ internal static unsafe partial class SharedFlush
                 s_groups.Add(identity.Value, existing);
             }
             group = existing;
-            if (group.Active || Volatile.Read(ref s_recentFlushTicks) > s_inlineFlushTicksMax)
+            if (group.Active || Volatile.Read(ref s_recentFlushTicks) > s_inlineFlushTicksMax || !NodeLoop.CallerMayBlock())
             {
                 group.Waiting.Add((handle, path, done));
                 if (!group.Active)
@@ -72,11 +72,12 @@ internal static unsafe partial class SharedFlush
             }
             group.Active = true;
         }
-        // No fsync of this file is running, and fsyncs on this machine are fast: run it here, on the caller's
-        // thread. Handing it to a pool thread and back costs two thread wake-ups, which on a small virtual machine
-        // took longer than the fsync itself (persist benchmark (b): 532 µs a commit with the hand-off, 264 µs
-        // without, next to a 251 µs fdatasync floor). On a device whose fsyncs are slow, blocking the caller's node
-        // loop would stall its other work for that long: there every fsync goes to the pool, as below.
+        // No fsync of this file is running, fsyncs on this machine are fast, and the caller's node loop has nothing
+        // else to run: run it here, on the caller's thread. Handing it to a pool thread and back costs two thread
+        // wake-ups, which on a small virtual machine took longer than the fsync itself (persist benchmark (b): 532 µs
+        // a commit with the hand-off, 264 µs without, next to a 251 µs fdatasync floor). Otherwise the fsync goes to
+        // the pool, as below: on a device whose fsyncs are slow, or with other work queued (more commits to gather
+        // into the next group), blocking the loop would stall that work.
         long started = Stopwatch.GetTimestamp();
         IoResult result = Flush(handle, path);
         Observe(Stopwatch.GetTimestamp() - started);
