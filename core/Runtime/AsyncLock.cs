@@ -15,6 +15,9 @@ public sealed class AsyncLock
     private readonly Queue<TaskCompletionSource<IDisposable>> _waiters = new();
     private bool _held;
 
+    /// <summary>Whether a task holds the lock or waits for it.</summary>
+    public bool IsContended => _held || _waiters.Count > 0;
+
     /// <summary>Completes with a releaser once this task holds the lock; dispose it to release.</summary>
     public Task<IDisposable> AcquireAsync()
     {

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Native;
 using Kernel.Runtime;
@@ -82,6 +83,9 @@ public sealed class LogConsensus : IConsensus
     private readonly string _root;
     private readonly long _compactionThresholdBytes;
     private readonly int _preallocateBytes;
+    /// <summary>How many times a flush round lets appends in progress finish before its fsync (see FlushRoundsAsync).</summary>
+    private const int FlushJoinYieldsMax = 16;
+
     private readonly AsyncLock _gate = new();
     private readonly byte[] _probe = new byte[TrailerBytes + HeaderBytes]; // catch-up's read; operations hold the gate
 
@@ -805,8 +809,24 @@ public sealed class LogConsensus : IConsensus
     /// </summary>
     private async Task FlushRoundsAsync()
     {
+        // On a node loop (a synchronization context: production, and the simulator), never start a round inside
+        // the append that asked for it: its caller may be about to start more appends. A group commit writes every
+        // table's shard "concurrently" on one loop, and with storage that completes synchronously the first append
+        // would otherwise run to its fsync before the second even began, giving each table its own fsync. Without
+        // a loop (thread-pool callers) there is no queued work of the caller's to let run first.
+        bool onLoop = SynchronizationContext.Current is not null;
+        if (onLoop)
+        {
+            await Task.Yield();
+        }
         while (_durabilityWaiters.Count > 0)
         {
+            // Tasks that hold or wait for the lock are about to append: let them, so that this fsync covers them
+            // too. Bounded: a holder awaiting slow I/O is not waited for long.
+            for (int i = 0; onLoop && i < FlushJoinYieldsMax && _gate.IsContended; i++)
+            {
+                await Task.Yield();
+            }
             long epoch = _epoch;
             bool flushed = false;
             if (_segment is { } segment && !_suspect && _durableEnd < _end)

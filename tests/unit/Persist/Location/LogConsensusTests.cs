@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Location;
 using Kernel.Runtime;
@@ -416,6 +417,65 @@ public sealed class LogConsensusTests
         });
     }
 
+    /// <summary>
+    /// On a node loop, with storage that completes at once (as production's does), writes to several keys started
+    /// one after another without awaiting in between (a group commit to every table's shard) share one fsync:
+    /// the flush round starts only after the caller's synchronous work, not inside the first write.
+    /// </summary>
+    [Fact]
+    public void GroupCommit_OnALoop_WritesStartedTogetherOnSynchronousStorage_ShareOneFsync()
+    {
+        var scheduler = new StepScheduler(5);
+        var storage = new CountingFlushStorage(new TestStorage(), scheduler, flushSteps: 0);
+        var consensus = new LogConsensus(storage, Root);
+        int before = 0;
+        LoopContext.Run(async () =>
+        {
+            Ok(await consensus.CompareAndSetAsync("warm", null, V(1, "warm")));
+            before = storage.Flushes;
+            var writes = new List<Task<LocationResult<CasOutcome>>>();
+            for (int i = 0; i < 8; i++)
+            {
+                writes.Add(consensus.CompareAndSetAsync("table" + i, null, V(1, "row")).AsTask());
+            }
+            foreach (Task<LocationResult<CasOutcome>> write in writes)
+            {
+                Assert.Equal(CasOutcome.Committed, Ok(await write));
+            }
+        });
+        Assert.Equal(1, storage.Flushes - before);
+    }
+
+    /// <summary>A single-threaded loop: posted continuations run in order on the calling thread, as a node loop's do.</summary>
+    private sealed class LoopContext : SynchronizationContext
+    {
+        private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
+
+        public override void Post(SendOrPostCallback d, object? state) => _queue.Enqueue((d, state));
+
+        public static void Run(Func<Task> body)
+        {
+            SynchronizationContext? saved = Current;
+            var loop = new LoopContext();
+            SetSynchronizationContext(loop);
+            try
+            {
+                Task task = body();
+                for (int spins = 0; !task.IsCompleted; spins++)
+                {
+                    Assert.True(loop._queue.Count > 0 && spins < 1_000_000, "the loop ran out of work before the body finished");
+                    (SendOrPostCallback callback, object? state) = loop._queue.Dequeue();
+                    callback(state);
+                }
+                task.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                SetSynchronizationContext(saved);
+            }
+        }
+    }
+
     /// <summary>A bit flipped inside an acknowledged record reads as the end of the log, never as data.</summary>
     [Fact]
     public void CorruptRecord_IsNeverReturnedAsData()
@@ -476,12 +536,14 @@ public sealed class LogConsensusTests
         return result.Value!;
     }
 
-    /// <summary>Counts file flushes, each as slow as 50 other storage steps (an fsync against a write to the page cache).</summary>
-    private sealed class CountingFlushStorage(IDurableStorage inner, StepScheduler scheduler) : IDurableStorage
+    /// <summary>Counts file flushes, each as slow as <c>flushSteps</c> other storage steps (an fsync against a write to the page cache).</summary>
+    private sealed class CountingFlushStorage(IDurableStorage inner, StepScheduler scheduler, int flushSteps = 50) : IDurableStorage
     {
         public int Flushes { get; private set; }
 
         public StepScheduler Scheduler => scheduler;
+
+        public int FlushSteps => flushSteps;
 
         public async ValueTask<IoResult<IDurableFile>> OpenAsync(string path, OpenMode mode)
         {
@@ -510,7 +572,7 @@ public sealed class LogConsensusTests
             public async ValueTask<IoResult> FlushAsync()
             {
                 owner.Flushes++;
-                for (int i = 0; i < 50; i++)
+                for (int i = 0; i < owner.FlushSteps; i++)
                 {
                     await owner.Scheduler.YieldAsync();
                 }
