@@ -57,7 +57,7 @@ public sealed partial class ZstdCompressor : ICompressor
             throw new ArgumentException($"a destination of {destination.Length} bytes is below the bound for {source.Length} bytes", nameof(destination));
         }
         nuint written;
-        CompressionContext context = t_compression ??= CompressionContext.Create();
+        ZstdContext context = t_compression ??= ZstdContext.Create(compression: true);
         fixed (byte* src = source)
         fixed (byte* dst = destination)
         {
@@ -81,7 +81,7 @@ public sealed partial class ZstdCompressor : ICompressor
         }
         byte[] destination = new byte[expectedLength];
         nuint written;
-        DecompressionContext context = t_decompression ??= DecompressionContext.Create();
+        ZstdContext context = t_decompression ??= ZstdContext.Create(compression: false);
         fixed (byte* src = source)
         fixed (byte* dst = destination)
         {
@@ -114,53 +114,36 @@ public sealed partial class ZstdCompressor : ICompressor
     // the small parts and states persist writes on every commit. A context is only ever used by its thread; it is
     // freed when its thread's statics are collected.
     [ThreadStatic]
-    private static CompressionContext? t_compression;
+    private static ZstdContext? t_compression;
 
     [ThreadStatic]
-    private static DecompressionContext? t_decompression;
+    private static ZstdContext? t_decompression;
 
-    private sealed class CompressionContext : SafeHandle
+    /// <summary>A zstd compression or decompression context, freed with its handle.</summary>
+    private sealed class ZstdContext : SafeHandle
     {
-        private CompressionContext()
+        private readonly bool _compression;
+
+        private ZstdContext(bool compression)
             : base(0, ownsHandle: true)
         {
+            _compression = compression;
         }
 
         public override bool IsInvalid => handle == 0;
 
-        public static CompressionContext Create()
+        public static ZstdContext Create(bool compression)
         {
-            var context = new CompressionContext();
-            context.SetHandle(ZSTD_createCCtx());
-            return context.IsInvalid ? throw new InvalidOperationException("zstd could not create a compression context (out of memory)") : context;
+            var context = new ZstdContext(compression);
+            context.SetHandle(compression ? ZSTD_createCCtx() : ZSTD_createDCtx());
+            return context.IsInvalid
+                ? throw new InvalidOperationException($"zstd could not create a {(compression ? "" : "de")}compression context (out of memory)")
+                : context;
         }
 
         protected override bool ReleaseHandle()
         {
-            ZSTD_freeCCtx(handle);
-            return true;
-        }
-    }
-
-    private sealed class DecompressionContext : SafeHandle
-    {
-        private DecompressionContext()
-            : base(0, ownsHandle: true)
-        {
-        }
-
-        public override bool IsInvalid => handle == 0;
-
-        public static DecompressionContext Create()
-        {
-            var context = new DecompressionContext();
-            context.SetHandle(ZSTD_createDCtx());
-            return context.IsInvalid ? throw new InvalidOperationException("zstd could not create a decompression context (out of memory)") : context;
-        }
-
-        protected override bool ReleaseHandle()
-        {
-            ZSTD_freeDCtx(handle);
+            _ = _compression ? ZSTD_freeCCtx(handle) : ZSTD_freeDCtx(handle);
             return true;
         }
     }
