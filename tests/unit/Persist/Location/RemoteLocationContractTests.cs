@@ -23,6 +23,7 @@ public sealed class RemoteLocationFixture
     private readonly string _root = TempDirectory.Create();
     private readonly ProductionHost _host;
     private readonly List<ProductionNodeContext> _clients = [];
+    private bool _listening;
 
     public RemoteLocationFixture()
     {
@@ -35,9 +36,10 @@ public sealed class RemoteLocationFixture
 
     public int Port { get; }
 
-    /// <summary>A new client node; its calls run on its own loop.</summary>
+    /// <summary>A new client node; its calls run on its own loop. The first call waits until the server listens.</summary>
     public async Task<ProductionNodeContext> ClientAsync()
     {
+        await ListeningAsync();
         var started = Rendezvous.Create<ProductionNodeContext>();
         string name = "client-" + _clients.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         _host.Start(name, () => new DelegateNode(async context =>
@@ -75,6 +77,33 @@ public sealed class RemoteLocationFixture
         await _host.StopAllAsync(TimeSpan.FromSeconds(5));
         _host.Dispose();
         TempDirectory.Delete(_root);
+    }
+
+    /// <summary>
+    /// Waits until the server node accepts connections. It starts on its own loop, so a client's first call
+    /// could otherwise find nothing listening and get a (correct) determinate "cannot reach" error.
+    /// </summary>
+    private async Task ListeningAsync()
+    {
+        if (_listening)
+        {
+            return;
+        }
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                _listening = true;
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+        }
     }
 
     private static int FreePort()
