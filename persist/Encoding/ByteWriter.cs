@@ -1,11 +1,18 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Kernel.Persist.Encoding;
 
 /// <summary>A growable little-endian byte buffer with LEB128 varints, for the columnar and state encoders.</summary>
-internal sealed class ByteWriter
+/// <remarks>
+/// A pooled writer (<see cref="Pooled"/>) is scratch space: its buffer comes from and returns to the shared array
+/// pool on <see cref="Dispose"/>, so a large part's column bytes neither allocate nor first-touch fresh pages on
+/// every encode. Nothing may keep a span of it past <see cref="Dispose"/>.
+/// </remarks>
+internal sealed class ByteWriter : IDisposable
 {
+    private readonly bool _pooled;
     private byte[] _buffer;
     private int _length;
 
@@ -13,6 +20,15 @@ internal sealed class ByteWriter
     {
         _buffer = new byte[Math.Max(16, capacity)];
     }
+
+    private ByteWriter(byte[] rented)
+    {
+        _pooled = true;
+        _buffer = rented;
+    }
+
+    /// <summary>A scratch writer on a buffer rented from the shared pool; dispose it to return the buffer.</summary>
+    public static ByteWriter Pooled(int capacity) => new(ArrayPool<byte>.Shared.Rent(Math.Max(16, capacity)));
 
     public int Length => _length;
 
@@ -81,7 +97,25 @@ internal sealed class ByteWriter
             return;
         }
         int capacity = Math.Max(_buffer.Length * 2, _length + extra);
-        Array.Resize(ref _buffer, capacity);
+        if (!_pooled)
+        {
+            Array.Resize(ref _buffer, capacity);
+            return;
+        }
+        byte[] larger = ArrayPool<byte>.Shared.Rent(capacity);
+        _buffer.AsSpan(0, _length).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = larger;
+    }
+
+    public void Dispose()
+    {
+        if (_pooled && _buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+            _length = 0;
+        }
     }
 }
 

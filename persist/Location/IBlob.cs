@@ -13,6 +13,7 @@ namespace Kernel.Persist.Location;
 /// <item><see cref="SetAsync"/> is atomic: a reader sees the previous value (or none) or the whole new value, never a mix.</item>
 /// <item><see cref="DeleteAsync"/> is idempotent: deleting a missing key succeeds.</item>
 /// <item>Persist writes each key once (keys carry random parts), so last-writer-wins on a key never matters.</item>
+/// <item><see cref="SetAsync"/> does not keep <c>value</c> once it completes: callers write from pooled buffers.</item>
 /// <item>Failures are <see cref="LocationError"/> results, classified determinate or indeterminate; never exceptions.</item>
 /// </list>
 /// Keys are non-empty, at most <see cref="BlobKeys.LengthMax"/> characters.

@@ -7,7 +7,7 @@ namespace Kernel.Persist.Native;
 /// zstd through the reference C library (libzstd.so.1), bound with <see cref="LibraryImportAttribute"/>. The
 /// library is deterministic for a given level and version, which is all a simulated run needs.
 /// </summary>
-/// <remarks>Stateless and safe to share: every call uses the one-shot API, which allocates its own context.</remarks>
+/// <remarks>Safe to share: each thread reuses its own zstd context (<see cref="ZstdContext"/>) instead of creating one per call.</remarks>
 public sealed partial class ZstdCompressor : ICompressor
 {
     private const string Library = "libzstd.so.1";

@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Data;
+using Kernel.Persist.Encoding;
 using Kernel.Persist.Location;
 
 namespace Kernel.Persist.Shard;
@@ -31,14 +32,16 @@ internal static class PartStore
         for (int start = 0; start < updates.Count; start += partMax)
         {
             List<Update> chunk = updates.GetRange(start, Math.Min(partMax, updates.Count - start));
-            byte[] encoded = context.Parts.Encode(chunk);
+            // The rented buffer goes back to the pool once Blob has the bytes (every backend copies or writes them out
+            // before its set completes); an inline part is copied out of it to live in the state.
+            using EncodedPart encoded = context.Parts.EncodeRented(chunk);
             string key = PartKey(shard, writer, context.NewId(""));
             if (chunk.Count == updates.Count && encoded.Length <= inlineBytesMax)
             {
-                parts.Add(new PartRef(key, encoded.Length, chunk.Count) { Inline = encoded });
+                parts.Add(new PartRef(key, encoded.Length, chunk.Count) { Inline = encoded.ToArray() });
                 continue;
             }
-            PersistResult<bool> set = await SetAsync(context, key, encoded, cancellationToken);
+            PersistResult<bool> set = await SetAsync(context, key, encoded.Memory, cancellationToken);
             if (!set.IsOk)
             {
                 await DeleteAllAsync(context, parts, cancellationToken);
@@ -50,7 +53,7 @@ internal static class PartStore
     }
 
     /// <summary>Sets a blob, retrying; a set is idempotent for a fixed key and value, so indeterminate errors retry safely.</summary>
-    public static async Task<PersistResult<bool>> SetAsync(PersistContext context, string key, byte[] value, CancellationToken cancellationToken)
+    public static async Task<PersistResult<bool>> SetAsync(PersistContext context, string key, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
         LocationError? last = null;
         for (int attempt = 0; attempt < context.Config.RetriesMax; attempt++)

@@ -169,7 +169,8 @@ public static partial class PersistBenchmarks
                         MegabytesPerSecond(run.EncodedBytes / run.Persist.P50), MegabytesPerSecond(run.EncodedBytes / run.Raw.P50) + " raw write+fsync",
                         Ratio(run.Raw.P50, run.Persist.P50), ">= 0.70x raw" + Met(run.Raw.P50 / run.Persist.P50 >= 0.7)));
                     notes.Add($"(d) {mebibytes} MiB: raw write+fsync p50 {Millis(run.Raw.P50)}; per commit {run.Counts.PerOperation(run.Commits)}; " +
-                        $"CPU (sort, encode, compress, state) ~{Millis(run.Persist.Mean - run.Counts.IoSeconds(run.Commits))}");
+                        $"not in I/O (sort, encode, compress, state, GC) ~{Millis(run.Persist.Mean - run.Counts.IoSeconds(run.Commits))}, " +
+                        $"of which GC pauses {Millis(run.GcPauseSeconds / run.Commits)} ({run.Gen2Collections / (double)run.Commits:0.0} gen2 collections per commit)");
                 }
             }
 
@@ -458,7 +459,7 @@ public static partial class PersistBenchmarks
 
     // ---- (d) large batches ----
 
-    private sealed record LargeRun(Stats Persist, Stats Raw, long EncodedBytes, StorageCounts Counts, long Commits);
+    private sealed record LargeRun(Stats Persist, Stats Raw, long EncodedBytes, StorageCounts Counts, long Commits, double GcPauseSeconds, int Gen2Collections);
 
     /// <summary>Batches of 1 KiB rows of random bytes (zstd cannot shrink them), alternating with a raw write + fsync of as many bytes.</summary>
     private static async Task<LargeRun> LargeBatchesAsync(ProductionHost host, string name, int mebibytes, string floorDirectory, Settings settings)
@@ -484,6 +485,8 @@ public static partial class PersistBenchmarks
             var persistTimes = new List<double>();
             var rawTimes = new List<double>();
             ulong time = 0;
+            TimeSpan pausesBefore = TimeSpan.Zero;
+            int gen2Before = 0;
             // One untimed round of each warms up the code paths and the allocator.
             for (int i = -1; i < settings.LargeIterations; i++)
             {
@@ -491,6 +494,8 @@ public static partial class PersistBenchmarks
                 if (i == 0)
                 {
                     storage.Counts.Reset();
+                    pausesBefore = GC.GetTotalPauseDuration();
+                    gen2Before = GC.CollectionCount(2);
                 }
                 storage.BeginOperation();
                 long start = Stopwatch.GetTimestamp();
@@ -508,7 +513,9 @@ public static partial class PersistBenchmarks
                     rawTimes.Add(rawSeconds);
                 }
             }
-            result = new LargeRun(Stats.Of([.. persistTimes]), Stats.Of([.. rawTimes]), encodedBytes, storage.Counts, persistTimes.Count);
+            // Pauses are process-wide and include the raw writes' share, which allocate nothing.
+            result = new LargeRun(Stats.Of([.. persistTimes]), Stats.Of([.. rawTimes]), encodedBytes, storage.Counts, persistTimes.Count,
+                (GC.GetTotalPauseDuration() - pausesBefore).TotalSeconds, GC.CollectionCount(2) - gen2Before);
         });
         return result!;
     }

@@ -22,6 +22,28 @@ public sealed class EncodingTests
     }
 
     [Fact]
+    public void PartCodec_RentedEncoding_EqualsTheArrayAndDecodes_AndIsUnusableOnceReturned()
+    {
+        // Large enough that the rented buffer is far bigger than the part, and with rows of several kinds.
+        var updates = new List<Update>();
+        for (int i = 0; i < 2_000; i++)
+        {
+            updates.Add(new Update(new Row(Datum.FromInt64(i), Datum.FromString("row " + i), Datum.FromBytes([(byte)i, 1, 2, 3])), (ulong)(i % 5), 1 + (i % 3)));
+        }
+        byte[] array = PartCodec.Default.Encode(updates);
+
+        EncodedPart rented = PartCodec.Default.EncodeRented(updates);
+
+        Assert.Equal(array.Length, rented.Length);
+        Assert.Equal(array, rented.Memory.ToArray());
+        Assert.Equal(updates, PartCodec.Default.Decode("part", rented.Memory.Span, out string error));
+        Assert.Equal("", error);
+        rented.Dispose();
+        rented.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => rented.Memory);
+    }
+
+    [Fact]
     public void Zstd_RoundTripsAndRejectsGarbageAndWrongLengths()
     {
         byte[] input = new byte[100_000];
