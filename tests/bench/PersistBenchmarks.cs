@@ -154,7 +154,9 @@ public static partial class PersistBenchmarks
                         PerSecond(1 / append.P50) + " fdatasync/s", "", writers == 32 && loops == 32 ? ">= 20,000/s" + Met(run.CommitsPerSecond >= 20_000) : ""));
                     notes.Add($"(c) {writers} writers on {loops} nodes: per commit {run.Counts.PerOperation(run.Commits)}; "
                         + $"{run.Counts.WrittenBytes / (double)run.Commits:0} bytes written; process CPU {run.ProcessCpu.TotalMicroseconds / run.Commits:0} µs "
-                        + $"({run.ProcessCpu.TotalSeconds / settings.ThroughputDuration.TotalSeconds:0.00} of {Environment.ProcessorCount} cores busy)");
+                        + $"({run.ProcessCpu.TotalSeconds / settings.ThroughputDuration.TotalSeconds:0.00} of {Environment.ProcessorCount} cores busy); "
+                        + $"{run.Gc.AllocatedBytes / 1024.0 / run.Commits:0.0} KiB allocated, GC pauses {run.Gc.Pauses.TotalMicroseconds / run.Commits:0} µs "
+                        + $"({run.Gc.Collections} collections in the window, {run.Gc.Pauses.TotalSeconds / settings.ThroughputDuration.TotalSeconds:P0} of it paused)");
                 }
             }
 
@@ -364,7 +366,10 @@ public static partial class PersistBenchmarks
 
     // ---- (c) throughput ----
 
-    private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits, TimeSpan ProcessCpu);
+    private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits, TimeSpan ProcessCpu, GcShare Gc);
+
+    /// <summary>The garbage collector's share of a window: pause time, collections (every one includes gen0) and bytes allocated.</summary>
+    private sealed record GcShare(TimeSpan Pauses, int Collections, long AllocatedBytes);
 
     /// <summary>
     /// <paramref name="writers"/> writers, each on its own shard, spread evenly over <paramref name="loops"/> nodes.
@@ -448,13 +453,17 @@ public static partial class PersistBenchmarks
             await Task.Delay(1);
         }
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        TimeSpan pausesBefore = GC.GetTotalPauseDuration();
+        int collectionsBefore = GC.CollectionCount(0);
+        long allocatedBefore = GC.GetTotalAllocatedBytes();
         while (Stopwatch.GetTimestamp() < endAt)
         {
             await Task.Delay(5);
         }
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var gc = new GcShare(GC.GetTotalPauseDuration() - pausesBefore, GC.CollectionCount(0) - collectionsBefore, GC.GetTotalAllocatedBytes() - allocatedBefore);
         await nodes;
-        return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu);
+        return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu, gc);
     }
 
     // ---- (d) large batches ----
