@@ -17,7 +17,7 @@ namespace Kernel.Persist.Location;
 /// machine, which take turns through a file lock.
 /// </summary>
 /// <remarks>
-/// <para><b>Files</b> in the root directory: <c>lock</c> (empty; only locked) and the log segment
+/// <para><b>Files</b> in the root directory: <c>lock</c> (locked, and holding the durability hint below) and the log segment
 /// <c>log.G</c> (G: a 20-digit generation). A segment is a sequence of records, each
 /// <c>magic | kind | key length | data length | seqno | link | key | data | xxHash64</c>: a version of a key, a
 /// truncation of a key below a seqno, or a seal naming the segment's successor. A record's link is the checksum
@@ -47,6 +47,15 @@ namespace Kernel.Persist.Location;
 /// appends refill the space). A failed write or fsync marks the instance's index suspect; the next operation
 /// reloads the segment.</para>
 ///
+/// <para><b>Durability hint.</b> After an fsync is verified and before its waiters are answered, the instance writes
+/// <c>generation | durable end | checksum</c> at the start of the <c>lock</c> file (not synced: it is a hint). An
+/// instance that caught up on records another instance appended reads it and counts as durable what that fsync
+/// covered, instead of syncing again: on one machine a reader of another process's commit (clusterd following a
+/// table environmentd wrote) then pays a read of 32 bytes, not an fsync. Only a successful, verified fsync writes a
+/// hint, and bytes once durable never change, so a hint is never wrong, only stale or lost: a torn or unreadable
+/// hint fails its checksum, an older one (two writers racing) or one of another generation is merely conservative,
+/// and the instance then syncs as before.</para>
+///
 /// <para><b>Compaction.</b> Truncated versions stay in the segment until its dead bytes are most of it; then,
 /// under the lock, the writer appends a seal naming generation G+1 and syncs it, writes the live records to
 /// <c>log.G+1.tmp</c>, syncs, renames it to <c>log.G+1</c>, syncs the directory and deletes <c>log.G</c>.
@@ -66,6 +75,8 @@ public sealed class LogConsensus : IConsensus
     public const int PreallocateBytesDefault = 1 << 20;
 
     private const uint RecordMagic = 0x324C434B; // "KCL2" little-endian
+    private const uint HintMagic = 0x484C434B; // "KCLH" little-endian
+    private const int HintBytes = 4 + 4 + 8 + 8 + 8; // magic, reserved, generation, durable end, checksum
     private const int HeaderBytes = 4 + 1 + 2 + 4 + 8 + 8;
     private const int CatchUpChunkBytes = 64 << 10;
     private const int TrailerBytes = 8;
@@ -88,6 +99,8 @@ public sealed class LogConsensus : IConsensus
 
     private readonly AsyncLock _gate = new();
     private readonly byte[] _probe = new byte[TrailerBytes + HeaderBytes]; // catch-up's read; operations hold the gate
+    private readonly byte[] _hintRead = new byte[HintBytes]; // operations hold the gate
+    private readonly byte[] _hintWritten = new byte[HintBytes]; // one flush round at a time
 
     private IDurableFile? _lock;
     private IDurableFile? _segment;
@@ -352,6 +365,8 @@ public sealed class LogConsensus : IConsensus
             _lock = null;
             return LocationError.Determinate($"{what}: locking {Path(LockName)}: {locked}");
         }
+        long endBefore = _end;
+        long epochBefore = _epoch;
         LocationResult caughtUp = await CatchUpAsync();
         for (int followed = 0; caughtUp.IsOk && _sealedTo is not null; followed++)
         {
@@ -365,7 +380,47 @@ public sealed class LogConsensus : IConsensus
             await UnlockAsync();
             return LocationError.Determinate($"{what}: {caughtUp.Error!.Message}");
         }
+        if ((_end != endBefore || _epoch != epochBefore) && _durableEnd < _end && !_suspect)
+        {
+            // Records someone else appended were read: their writer's fsync may have made them durable already.
+            await AdoptDurableHintAsync();
+        }
         return LocationResult.Ok;
+    }
+
+    /// <summary>Counts as durable what another instance's verified fsync of this segment covered (see the remarks).</summary>
+    private async ValueTask AdoptDurableHintAsync()
+    {
+        IoResult<int> read = await _lock!.ReadAsync(0, _hintRead);
+        if (!read.IsOk || read.Value < HintBytes)
+        {
+            return;
+        }
+        ReadOnlySpan<byte> hint = _hintRead;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(hint) != HintMagic
+            || BinaryPrimitives.ReadUInt64LittleEndian(hint[(HintBytes - 8)..]) != _checksum.Hash(hint[..(HintBytes - 8)])
+            || BinaryPrimitives.ReadUInt64LittleEndian(hint[8..]) != _generation)
+        {
+            return;
+        }
+        long durable = (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(hint[16..]), (ulong)_end);
+        _durableEnd = Math.Max(_durableEnd, durable);
+    }
+
+    /// <summary>Publishes a verified fsync's reach for other instances; a failure only costs them an fsync.</summary>
+    private async ValueTask PublishDurableHintAsync(ulong generation, long durableEnd)
+    {
+        if (_lock is not { } file)
+        {
+            return;
+        }
+        Span<byte> hint = _hintWritten;
+        BinaryPrimitives.WriteUInt32LittleEndian(hint, HintMagic);
+        BinaryPrimitives.WriteUInt32LittleEndian(hint[4..], 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(hint[8..], generation);
+        BinaryPrimitives.WriteUInt64LittleEndian(hint[16..], (ulong)durableEnd);
+        BinaryPrimitives.WriteUInt64LittleEndian(hint[(HintBytes - 8)..], _checksum.Hash(hint[..(HintBytes - 8)]));
+        await file.WriteAsync(0, _hintWritten);
     }
 
     private async ValueTask UnlockAsync()
@@ -828,6 +883,7 @@ public sealed class LogConsensus : IConsensus
                 await Task.Yield();
             }
             long epoch = _epoch;
+            ulong generation = _generation;
             bool flushed = false;
             if (_segment is { } segment && !_suspect && _durableEnd < _end)
             {
@@ -837,6 +893,11 @@ public sealed class LogConsensus : IConsensus
                 LocationResult result = synced.IsOk
                     ? await VerifyAsync(segment, from, to)
                     : LocationError.Indeterminate($"fsync of {segment.Path}: {synced}");
+                if (result.IsOk)
+                {
+                    // Before the waiters hear of it: a commit's readers elsewhere then find the hint already there.
+                    await PublishDurableHintAsync(generation, to);
+                }
                 if (epoch == _epoch)
                 {
                     if (result.IsOk)

@@ -446,6 +446,41 @@ public sealed class LogConsensusTests
         Assert.Equal(1, storage.Flushes - before);
     }
 
+    /// <summary>
+    /// Another instance (another process) reading a commit that its writer already synced needs no fsync of its own:
+    /// the writer's hint in the lock file says how far its verified fsync reached. A damaged hint costs the reader
+    /// one fsync, never a wrong answer.
+    /// </summary>
+    [Fact]
+    public void DurabilityHint_AReaderOfAnotherInstancesSyncedCommit_SkipsItsFsync_AndADamagedHintOnlyCostsOne()
+    {
+        var scheduler = new StepScheduler(7);
+        var storage = new CountingFlushStorage(new TestStorage(scheduler), scheduler);
+        var writer = new LogConsensus(storage, Root);
+        var reader = new LogConsensus(storage, Root);
+        scheduler.Run(async () =>
+        {
+            Assert.Equal(CasOutcome.Committed, Ok(await writer.CompareAndSetAsync(Key, null, V(1, "one"))));
+            int before = storage.Flushes;
+            Assert.Equal("one", Encoding.UTF8.GetString(Ok(await reader.HeadAsync(Key))!.Data)); // a first load
+            Assert.Equal(CasOutcome.Committed, Ok(await writer.CompareAndSetAsync(Key, 1, V(2, "two"))));
+            Assert.Equal("two", Encoding.UTF8.GetString(Ok(await reader.HeadAsync(Key))!.Data)); // a catch-up
+            Assert.Equal(1, storage.Flushes - before); // the writer's second commit only
+
+            Assert.Equal(CasOutcome.Committed, Ok(await writer.CompareAndSetAsync(Key, 2, V(3, "three"))));
+            using (IDurableFile hint = (await storage.OpenAsync(Root + "/lock", OpenMode.OpenExisting)).Unwrap())
+            {
+                byte[] damaged = new byte[32];
+                Assert.Equal(32, (await hint.ReadAsync(0, damaged)).Unwrap());
+                damaged[20] ^= 0x01; // the durable end's bytes: the checksum no longer matches
+                Assert.True((await hint.WriteAsync(0, damaged)).IsOk);
+            }
+            before = storage.Flushes;
+            Assert.Equal("three", Encoding.UTF8.GetString(Ok(await reader.HeadAsync(Key))!.Data));
+            Assert.Equal(1, storage.Flushes - before);
+        });
+    }
+
     /// <summary>A single-threaded loop: posted continuations run in order on the calling thread, as a node loop's do.</summary>
     private sealed class LoopContext : SynchronizationContext
     {
