@@ -65,11 +65,13 @@ public sealed class ProductionHost : INodeSupervisor, IDisposable
     private readonly Dictionary<string, NodeRecord> _nodes = new(StringComparer.Ordinal); // guarded by _gate
     private readonly ProductionHostOptions _options;
     private readonly TextWriter? _log;
+    private readonly InProcessPorts? _inProcess; // the nodes' framed listeners, for in-memory dials between them
     private bool _disposed; // guarded by _gate
 
     public ProductionHost(ProductionHostOptions options)
     {
         _options = options;
+        _inProcess = options.Network.InProcessShortcut ? new InProcessPorts() : null;
         _log = options.Log is null ? null : TextWriter.Synchronized(options.Log);
         Directory.CreateDirectory(options.RootDirectory);
     }
@@ -201,7 +203,7 @@ public sealed class ProductionHost : INodeSupervisor, IDisposable
     {
         var loop = new NodeLoop(record.Name + "#" + incarnation.ToString(CultureInfo.InvariantCulture));
         SeededRandom random = ProductionRandom.Create();
-        var network = new TcpNetwork(loop, _options.Network);
+        var network = new TcpNetwork(loop, _options.Network, _inProcess);
         var storage = new FileStorage(record.DataDirectory);
         var stopping = new CancellationTokenSource();
         var context = new ProductionNodeContext(

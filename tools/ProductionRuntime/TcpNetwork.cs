@@ -27,6 +27,13 @@ public sealed record TcpNetworkOptions
     public long SendQueueBytesMax { get; init; } = 4L * INetwork.FrameBytesMax;
 
     public int ListenBacklog { get; init; } = 512;
+
+    /// <summary>
+    /// Framed connections between nodes of the same <see cref="ProductionHost"/> go through memory instead of the
+    /// kernel's TCP stack (<see cref="InProcessConnection"/>): environmentd and clusterd in one process then trade
+    /// controller and pubsub frames with one wake-up each. Off, every connection is a socket.
+    /// </summary>
+    public bool InProcessShortcut { get; init; } = true;
 }
 
 /// <summary>
@@ -49,10 +56,19 @@ public sealed class TcpNetwork : INetwork, IDisposable
     private readonly HashSet<IAbortable> _open = []; // guarded by _gate: listeners and connections to close on Dispose
     private bool _disposed; // guarded by _gate
 
-    public TcpNetwork(NodeLoop loop, TcpNetworkOptions? options = null)
+    private readonly InProcessPorts? _inProcess;
+
+    /// <summary>A network of sockets only (no in-process dials).</summary>
+    public TcpNetwork(NodeLoop loop, TcpNetworkOptions? options = null) : this(loop, options, null)
+    {
+    }
+
+    /// <summary>A network whose framed dials to the listeners in <paramref name="inProcess"/> (a host's) go through memory.</summary>
+    internal TcpNetwork(NodeLoop loop, TcpNetworkOptions? options, InProcessPorts? inProcess)
     {
         Loop = loop;
         Options = options ?? new TcpNetworkOptions();
+        _inProcess = inProcess;
     }
 
     internal NodeLoop Loop { get; }
@@ -79,11 +95,16 @@ public sealed class TcpNetwork : INetwork, IDisposable
             return NetResult<IListener>.Fail(status, $"listen on {Options.BindAddress}:{port}: {exception.Message}");
         }
         var local = (IPEndPoint)socket.LocalEndPoint!;
-        var listener = new TcpNetworkListener(this, socket, new Endpoint(Options.AdvertisedHost ?? Format(local.Address), local.Port), mode);
+        bool loopback = IPAddress.IsLoopback(Options.BindAddress) || Options.BindAddress.Equals(IPAddress.Any) || Options.BindAddress.Equals(IPAddress.IPv6Any);
+        var listener = new TcpNetworkListener(this, socket, new Endpoint(Options.AdvertisedHost ?? Format(local.Address), local.Port), mode, loopback);
         if (!TryRegister(listener))
         {
             socket.Dispose();
             return NetResult<IListener>.Fail(NetStatus.Closed, ClosedMessage);
+        }
+        if (mode == StreamMode.Framed)
+        {
+            _inProcess?.Register(listener);
         }
         return NetResult<IListener>.Ok(listener);
     }
@@ -99,6 +120,20 @@ public sealed class TcpNetwork : INetwork, IDisposable
         if (IsDisposed)
         {
             return NetResult<IConnection>.Fail(NetStatus.Closed, ClosedMessage);
+        }
+        if (mode == StreamMode.Framed && _inProcess?.Find(remote) is { } sameHost)
+        {
+            var local = new Endpoint(sameHost.LocalEndpoint.Host, _inProcess.NextEphemeralPort());
+            if (sameHost.Offer(this, local, remote) is { } connection)
+            {
+                if (!TryRegister(connection))
+                {
+                    connection.Abort();
+                    return NetResult<IConnection>.Fail(NetStatus.Closed, ClosedMessage);
+                }
+                return NetResult<IConnection>.Ok(connection);
+            }
+            // Closed in the meantime: the socket path reports what a dialer of a closed port sees.
         }
         // The timeout timer fires on the thread pool; it only cancels the socket operation, whose completion
         // is then posted back to this loop like any other.
@@ -184,6 +219,9 @@ public sealed class TcpNetwork : INetwork, IDisposable
             _open.Remove(item);
         }
     }
+
+    /// <summary>A closed listener takes no more in-process dials.</summary>
+    internal void ForgetListener(TcpNetworkListener listener) => _inProcess?.Unregister(listener);
 
     /// <summary>IPv4-mapped IPv6 addresses (from dual-mode sockets) print as plain IPv4, the form peers dial.</summary>
     internal static string Format(IPAddress address) =>

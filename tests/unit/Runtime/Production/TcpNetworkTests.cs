@@ -14,6 +14,9 @@ public sealed class TcpNetworkTests
 {
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(30);
 
+    // Nodes of one host would otherwise reach each other in memory; these tests are about the sockets.
+    private static readonly TcpNetworkOptions s_sockets = new() { InProcessShortcut = false };
+
     [Fact]
     public async Task ReceiveAsync_LengthOverMaxFromRawPeer_ClosesWithReason()
     {
@@ -62,7 +65,7 @@ public sealed class TcpNetworkTests
         var endpoint = new Endpoint("127.0.0.1", ((IPEndPoint)raw.LocalEndPoint!).Port);
         var wire = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        Task node = new ProductionNodeHarness().RunNodeAsync(async context =>
+        Task node = new ProductionNodeHarness(s_sockets).RunNodeAsync(async context =>
         {
             using IConnection connection = (await context.Network.ConnectAsync(endpoint)).Unwrap();
             Assert.Equal(NetStatus.Ok, connection.Send("abc"u8));
@@ -86,7 +89,7 @@ public sealed class TcpNetworkTests
     }
 
     [Fact]
-    public Task Listen_DefaultOptions_BindsLoopbackAndReportsIt() => new ProductionNodeHarness().RunNodeAsync(context =>
+    public Task Listen_DefaultOptions_BindsLoopbackAndReportsIt() => new ProductionNodeHarness(s_sockets).RunNodeAsync(context =>
     {
         using IListener listener = context.Network.Listen(0).Unwrap();
 
@@ -96,7 +99,7 @@ public sealed class TcpNetworkTests
 
     [Fact]
     public Task Listen_AdvertisedHost_ReportedInLocalEndpoint() =>
-        new ProductionNodeHarness(new TcpNetworkOptions { AdvertisedHost = "node-a.internal" }).RunNodeAsync(context =>
+        new ProductionNodeHarness(s_sockets with { AdvertisedHost = "node-a.internal" }).RunNodeAsync(context =>
         {
             using IListener listener = context.Network.Listen(0).Unwrap();
 
@@ -105,7 +108,7 @@ public sealed class TcpNetworkTests
         });
 
     [Fact]
-    public Task ConnectAsync_Localhost_ResolvesAndConnects() => new ProductionNodeHarness().RunNodeAsync(async context =>
+    public Task ConnectAsync_Localhost_ResolvesAndConnects() => new ProductionNodeHarness(s_sockets).RunNodeAsync(async context =>
     {
         using IListener listener = context.Network.Listen(0).Unwrap();
         ValueTask<NetResult<IConnection>> accept = listener.AcceptAsync();
@@ -119,7 +122,7 @@ public sealed class TcpNetworkTests
 
     [Fact]
     public Task Send_FrameOverSendQueueLimit_ClosesConnection() =>
-        new ProductionNodeHarness(new TcpNetworkOptions { SendQueueBytesMax = 1000 }).RunNodeAsync(async context =>
+        new ProductionNodeHarness(s_sockets with { SendQueueBytesMax = 1000 }).RunNodeAsync(async context =>
         {
             (IListener listener, IConnection client, IConnection server) = await Connections.ConnectPairAsync(context);
             using (listener)
@@ -141,7 +144,7 @@ public sealed class TcpNetworkTests
     {
         var connection = new TaskCompletionSource<IConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
         var checkedForeign = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task node = new ProductionNodeHarness().RunNodeAsync(async context =>
+        Task node = new ProductionNodeHarness(s_sockets).RunNodeAsync(async context =>
         {
             (IListener listener, IConnection client, IConnection server) = await Connections.ConnectPairAsync(context);
             using (listener)
@@ -166,7 +169,7 @@ public sealed class TcpNetworkTests
     {
         var listening = new TaskCompletionSource<Endpoint>(TaskCreationOptions.RunContinuationsAsynchronously);
         var result = new TaskCompletionSource<Received>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Task node = new ProductionNodeHarness().RunNodeAsync(async context =>
+        Task node = new ProductionNodeHarness(s_sockets).RunNodeAsync(async context =>
         {
             using IListener listener = context.Network.Listen(0).Unwrap();
             listening.SetResult(listener.LocalEndpoint);
