@@ -89,7 +89,7 @@ public sealed class SimNode
 /// thread other than the simulator's means something escaped the scheduler (a thread-pool continuation); it is
 /// recorded and fails the run.
 /// </remarks>
-internal sealed class SimSynchronizationContext(SimNode node, long epoch) : SynchronizationContext
+internal sealed class SimSynchronizationContext(SimNode node, long epoch) : SynchronizationContext, ILoopContext
 {
     public SimNode Node => node;
 

@@ -864,12 +864,12 @@ public sealed class LogConsensus : IConsensus
     /// </summary>
     private async Task FlushRoundsAsync()
     {
-        // On a node loop (a synchronization context: production, and the simulator), never start a round inside
+        // On a node loop (an ILoopContext: production, and the simulator), never start a round inside
         // the append that asked for it: its caller may be about to start more appends. A group commit writes every
         // table's shard "concurrently" on one loop, and with storage that completes synchronously the first append
         // would otherwise run to its fsync before the second even began, giving each table its own fsync. Without
         // a loop (thread-pool callers) there is no queued work of the caller's to let run first.
-        bool onLoop = SynchronizationContext.Current is not null;
+        bool onLoop = SynchronizationContext.Current is ILoopContext;
         if (onLoop)
         {
             await Task.Yield();

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using Kernel.Runtime;
 using System.Threading.Tasks;
 
 namespace Kernel.Tools.ProductionRuntime;
@@ -267,7 +268,7 @@ public sealed class NodeLoop : IDisposable
     }
 
     /// <summary>Routes awaits captured on the loop back onto it.</summary>
-    private sealed class LoopSynchronizationContext(NodeLoop loop) : SynchronizationContext
+    private sealed class LoopSynchronizationContext(NodeLoop loop) : SynchronizationContext, ILoopContext
     {
         public NodeLoop Loop => loop;
 

@@ -482,7 +482,7 @@ public sealed class LogConsensusTests
     }
 
     /// <summary>A single-threaded loop: posted continuations run in order on the calling thread, as a node loop's do.</summary>
-    private sealed class LoopContext : SynchronizationContext
+    private sealed class LoopContext : SynchronizationContext, ILoopContext
     {
         private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
 
