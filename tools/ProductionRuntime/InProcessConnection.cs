@@ -136,13 +136,9 @@ internal sealed class InProcessConnection : IConnection, IAbortable
     public NetStatus Send(ReadOnlySpan<byte> frame)
     {
         _network.Loop.AssertOnLoopThread(nameof(Send));
-        if (!IsOpen)
+        if (ConnectionRules.RefuseSend(IsOpen, frame.Length) is NetStatus refused)
         {
-            return NetStatus.Closed;
-        }
-        if (frame.Length > INetwork.FrameBytesMax)
-        {
-            return NetStatus.FrameTooLarge;
+            return refused;
         }
         byte[] copy = frame.Length == 0 ? [] : GC.AllocateUninitializedArray<byte>(frame.Length);
         frame.CopyTo(copy);
@@ -162,10 +158,7 @@ internal sealed class InProcessConnection : IConnection, IAbortable
     public async ValueTask<Received> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         _network.Loop.AssertOnLoopThread(nameof(ReceiveAsync));
-        if (_receiving)
-        {
-            throw new InvalidOperationException($"a ReceiveAsync is already pending on {this}; receive one frame at a time");
-        }
+        ConnectionRules.ThrowIfReceiving(_receiving, this);
         if (!IsOpen)
         {
             return Received.Closed(_broken ? _brokenReason : ClosedLocally);

@@ -83,13 +83,9 @@ internal sealed class TcpConnection : IConnection, IAbortable
     public NetStatus Send(ReadOnlySpan<byte> frame)
     {
         _network.Loop.AssertOnLoopThread(nameof(Send));
-        if (!IsOpen)
+        if (ConnectionRules.RefuseSend(IsOpen, frame.Length) is NetStatus refused)
         {
-            return NetStatus.Closed;
-        }
-        if (frame.Length > INetwork.FrameBytesMax)
-        {
-            return NetStatus.FrameTooLarge;
+            return refused;
         }
         int header = _mode == StreamMode.Raw ? 0 : HeaderBytes;
         int bytes = header + frame.Length;
@@ -122,10 +118,7 @@ internal sealed class TcpConnection : IConnection, IAbortable
     public async ValueTask<Received> ReceiveAsync(CancellationToken cancellationToken = default)
     {
         _network.Loop.AssertOnLoopThread(nameof(ReceiveAsync));
-        if (_receiving)
-        {
-            throw new InvalidOperationException($"a ReceiveAsync is already pending on {this}; receive one frame at a time");
-        }
+        ConnectionRules.ThrowIfReceiving(_receiving, this);
         if (!IsOpen)
         {
             return Received.Closed(_broken ? _closeReason : ClosedLocally);
