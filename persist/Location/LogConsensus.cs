@@ -31,7 +31,8 @@ namespace Kernel.Persist.Location;
 /// <para><b>Every operation</b> takes the instance's gate, then the file lock; catches up (reads records
 /// appended past its end, which costs a length check when nobody else wrote); decides; appends at most one
 /// record; releases the lock; and then, outside the lock, waits until what it observed or wrote is durable
-/// before it answers. The lock is not held across the fsync, so a process's concurrent operations, and those
+/// before it answers. On a node loop the release waits for the caller's synchronous work, so a group commit's
+/// appends to several keys take the lock once and catch up once. The lock is not held across the fsync, so a process's concurrent operations, and those
 /// of other processes, append while an fsync runs and the next fsync covers them all. Appends are ordered by
 /// the lock, so an fsync that makes a record durable makes every record before it durable too.</para>
 ///
@@ -103,6 +104,8 @@ public sealed class LogConsensus : IConsensus
     private readonly byte[] _hintWritten = new byte[HintBytes]; // one flush round at a time
 
     private IDurableFile? _lock;
+    private bool _lockKept; // the file lock is still held after an operation ended: its release is deferred (UnlockAsync)
+    private bool _releaseScheduled;
     private IDurableFile? _segment;
     private ulong _generation;
     private long _epoch; // bumped at every (re)load: offsets and durability are per epoch
@@ -339,6 +342,16 @@ public sealed class LogConsensus : IConsensus
     /// <summary>Takes the file lock and brings the index up to the segment's last valid record; on failure the lock is released.</summary>
     private async ValueTask<LocationResult> LockAndCatchUpAsync(string operation, string? key)
     {
+        if (_lockKept)
+        {
+            // Held since the previous operation of this instance: nobody else can have appended, so the index is current.
+            _lockKept = false;
+            if (_lock is not null && !_suspect && _sealedTo is null)
+            {
+                return LocationResult.Ok;
+            }
+            await ReleaseFileLockAsync();
+        }
         string what = key is null ? $"consensus {operation}" : $"consensus {operation} '{key}'";
         if (_lock is null)
         {
@@ -423,7 +436,49 @@ public sealed class LogConsensus : IConsensus
         await file.WriteAsync(0, _hintWritten);
     }
 
+    /// <summary>
+    /// Releases the file lock; on a node loop, only after the caller's synchronous work, so that operations it
+    /// starts right after this one (a group commit's appends to several keys) find the lock still held and need
+    /// neither the lock nor a catch-up: four system calls fewer each. Other processes wait one loop turn longer.
+    /// </summary>
     private async ValueTask UnlockAsync()
+    {
+        if (_lock is not null && !_suspect && SynchronizationContext.Current is ILoopContext)
+        {
+            _lockKept = true;
+            if (!_releaseScheduled)
+            {
+                _releaseScheduled = true;
+                _ = ReleaseKeptLockAsync();
+            }
+            return;
+        }
+        _lockKept = false;
+        await ReleaseFileLockAsync();
+    }
+
+    /// <summary>The deferred release, unless an operation holds the gate (it took the kept lock and releases it itself).</summary>
+    private async Task ReleaseKeptLockAsync()
+    {
+        await Task.Yield();
+        _releaseScheduled = false;
+        if (!_lockKept || _gate.IsContended)
+        {
+            return;
+        }
+        // Through the gate: an operation starting while the unlock is in flight must wait for it, not lock the
+        // handle that is still releasing.
+        using (await _gate.AcquireAsync())
+        {
+            if (_lockKept)
+            {
+                _lockKept = false;
+                await ReleaseFileLockAsync();
+            }
+        }
+    }
+
+    private async ValueTask ReleaseFileLockAsync()
     {
         if (_lock is not null)
         {

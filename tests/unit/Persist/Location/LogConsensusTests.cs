@@ -447,6 +447,41 @@ public sealed class LogConsensusTests
     }
 
     /// <summary>
+    /// On a node loop, operations started together (a group commit's appends) take the file lock once: its release
+    /// waits for the caller's synchronous work, and the next operation finds it held and skips the catch-up. The
+    /// release then comes, so another process takes the lock and sees every write.
+    /// </summary>
+    [Fact]
+    public void GroupCommit_OnALoop_OperationsStartedTogether_TakeTheFileLockOnce_ThenReleaseIt()
+    {
+        var scheduler = new StepScheduler(5);
+        var storage = new CountingFlushStorage(new TestStorage(), scheduler, flushSteps: 0);
+        var consensus = new LogConsensus(storage, Root);
+        var other = new LogConsensus(storage, Root);
+        int locks = 0;
+        LoopContext.Run(async () =>
+        {
+            Ok(await consensus.CompareAndSetAsync("warm", null, V(1, "warm")));
+            int before = storage.Locks;
+            var writes = new List<Task<LocationResult<CasOutcome>>>();
+            for (int i = 0; i < 8; i++)
+            {
+                writes.Add(consensus.CompareAndSetAsync("table" + i, null, V(1, "row")).AsTask());
+            }
+            locks = storage.Locks - before;
+            foreach (Task<LocationResult<CasOutcome>> write in writes)
+            {
+                Assert.Equal(CasOutcome.Committed, Ok(await write));
+            }
+            for (int i = 0; i < 8; i++)
+            {
+                Assert.Equal("row", Encoding.UTF8.GetString(Ok(await other.HeadAsync("table" + i))!.Data));
+            }
+        });
+        Assert.Equal(1, locks);
+    }
+
+    /// <summary>
     /// Another instance (another process) reading a commit that its writer already synced needs no fsync of its own:
     /// the writer's hint in the lock file says how far its verified fsync reached. A damaged hint costs the reader
     /// one fsync, never a wrong answer.
@@ -576,6 +611,8 @@ public sealed class LogConsensusTests
     {
         public int Flushes { get; private set; }
 
+        public int Locks { get; private set; }
+
         public StepScheduler Scheduler => scheduler;
 
         public int FlushSteps => flushSteps;
@@ -618,7 +655,11 @@ public sealed class LogConsensusTests
 
             public ValueTask<IoResult> SetLengthAsync(long length) => file.SetLengthAsync(length);
 
-            public ValueTask<IoResult> LockAsync() => file.LockAsync();
+            public ValueTask<IoResult> LockAsync()
+            {
+                owner.Locks++;
+                return file.LockAsync();
+            }
 
             public ValueTask<IoResult> UnlockAsync() => file.UnlockAsync();
 
