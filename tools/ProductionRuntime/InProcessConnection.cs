@@ -131,8 +131,6 @@ internal sealed class InProcessConnection : IConnection, IAbortable
         return (clientEnd, serverEnd);
     }
 
-    internal TcpNetwork Network => _network;
-
     public NetStatus Send(ReadOnlySpan<byte> frame)
     {
         _network.Loop.AssertOnLoopThread(nameof(Send));
