@@ -83,8 +83,11 @@ public sealed partial class KernelProcess : IDisposable
         return path;
     }
 
-    /// <summary>Starts <c>kernel start</c> on <paramref name="dataDirectory"/> with fresh free ports and waits until pgwire accepts connections.</summary>
-    public static async Task<KernelProcess> StartAsync(string dataDirectory)
+    /// <summary>
+    /// Starts <c>kernel start</c> on <paramref name="dataDirectory"/> with fresh free ports and waits until pgwire accepts
+    /// connections; with <paramref name="clusterdProcess"/>, clusterd runs in a process of its own (<c>--clusterd-process</c>).
+    /// </summary>
+    public static async Task<KernelProcess> StartAsync(string dataDirectory, bool clusterdProcess = false)
     {
         string cli = CliPath;
         if (!File.Exists(cli))
@@ -109,6 +112,10 @@ public sealed partial class KernelProcess : IDisposable
         info.ArgumentList.Add(controllerPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--pubsub-port");
         info.ArgumentList.Add(pubsubPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (clusterdProcess)
+        {
+            info.ArgumentList.Add("--clusterd-process");
+        }
         var process = new Process { StartInfo = info };
         var kernel = new KernelProcess(process, dataDirectory, port, controllerPort);
         process.OutputDataReceived += (_, e) => kernel.Append(e.Data);

@@ -41,14 +41,30 @@ public sealed class RestartTests
         });
     }
 
-    private static async Task RestartScenarioAsync(Func<KernelProcess, Task> stop)
+    /// <summary>
+    /// The same with clusterd in a process of its own (<c>--clusterd-process</c>): environmentd and clusterd then talk
+    /// over TCP rather than in memory, and stopping environmentd stops its clusterd.
+    /// </summary>
+    [Fact]
+    public async Task ClusterdProcess_Sigterm_ThenRestart_KeepsEveryAcknowledgedRowAndView()
+    {
+        await RestartScenarioAsync(
+            async kernel =>
+            {
+                int exitCode = await kernel.TerminateAsync(StopTimeout);
+                Assert.True(exitCode == 0, $"kernel start exited with {exitCode} on SIGTERM:\n{kernel.Output}");
+            },
+            clusterdProcess: true);
+    }
+
+    private static async Task RestartScenarioAsync(Func<KernelProcess, Task> stop, bool clusterdProcess = false)
     {
         string directory = KernelProcess.NewDataDirectory();
         var model = new SortedDictionary<int, (string Group, long Quantity)>();
         var stream = new StreamProgress();
         try
         {
-            using (KernelProcess first = await KernelProcess.StartAsync(directory))
+            using (KernelProcess first = await KernelProcess.StartAsync(directory, clusterdProcess))
             await WithServerOutputAsync(first, async () =>
             {
                 await using (NpgsqlConnection connection = await OpenAsync(first))
@@ -87,7 +103,7 @@ public sealed class RestartTests
                 await streaming;
             });
 
-            using (KernelProcess second = await KernelProcess.StartAsync(directory))
+            using (KernelProcess second = await KernelProcess.StartAsync(directory, clusterdProcess))
             await WithServerOutputAsync(second, async () =>
             {
                 await using NpgsqlConnection connection = await OpenAsync(second);
