@@ -401,6 +401,12 @@ public sealed class LogConsensus : IConsensus
         return LocationResult.Ok;
     }
 
+    /// <summary>
+    /// Whether the caller runs on a single-threaded loop (production's node loop, the simulator): only there may work be
+    /// deferred with <c>Task.Yield</c> to run after the caller's synchronous work and never alongside it.
+    /// </summary>
+    private static bool OnLoop => SynchronizationContext.Current is ILoopContext;
+
     /// <summary>Counts as durable what another instance's verified fsync of this segment covered (see the remarks).</summary>
     private async ValueTask AdoptDurableHintAsync()
     {
@@ -443,7 +449,7 @@ public sealed class LogConsensus : IConsensus
     /// </summary>
     private async ValueTask UnlockAsync()
     {
-        if (_lock is not null && !_suspect && SynchronizationContext.Current is ILoopContext)
+        if (_lock is not null && !_suspect && OnLoop)
         {
             _lockKept = true;
             if (!_releaseScheduled)
@@ -924,7 +930,7 @@ public sealed class LogConsensus : IConsensus
         // table's shard "concurrently" on one loop, and with storage that completes synchronously the first append
         // would otherwise run to its fsync before the second even began, giving each table its own fsync. Without
         // a loop (thread-pool callers) there is no queued work of the caller's to let run first.
-        bool onLoop = SynchronizationContext.Current is ILoopContext;
+        bool onLoop = OnLoop;
         if (onLoop)
         {
             await Task.Yield();

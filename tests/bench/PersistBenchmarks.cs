@@ -172,7 +172,7 @@ public static partial class PersistBenchmarks
                         Ratio(run.Raw.P50, run.Persist.P50), ">= 0.70x raw" + Met(run.Raw.P50 / run.Persist.P50 >= 0.7)));
                     notes.Add($"(d) {mebibytes} MiB: raw write+fsync p50 {Millis(run.Raw.P50)}; per commit {run.Counts.PerOperation(run.Commits)}; " +
                         $"not in I/O (sort, encode, compress, state, GC) ~{Millis(run.Persist.Mean - run.Counts.IoSeconds(run.Commits))}, " +
-                        $"of which GC pauses {Millis(run.GcPauseSeconds / run.Commits)} ({run.Gen2Collections / (double)run.Commits:0.0} gen2 collections per commit)");
+                        $"of which GC pauses {Millis(run.Gc.Pauses.TotalSeconds / run.Commits)} ({run.Gc.Gen2Collections / (double)run.Commits:0.0} gen2 collections per commit)");
                 }
             }
 
@@ -368,8 +368,15 @@ public static partial class PersistBenchmarks
 
     private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits, TimeSpan ProcessCpu, GcShare Gc);
 
-    /// <summary>The garbage collector's share of a window: pause time, collections (every one includes gen0) and bytes allocated.</summary>
-    private sealed record GcShare(TimeSpan Pauses, int Collections, long AllocatedBytes);
+    /// <summary>The garbage collector's share of a window: pause time, collections (all, and gen2) and bytes allocated.</summary>
+    private sealed record GcShare(TimeSpan Pauses, int Collections, int Gen2Collections, long AllocatedBytes)
+    {
+        /// <summary>The process's totals so far; a window's share is the difference of two readings.</summary>
+        public static GcShare Now() => new(GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
+
+        public static GcShare operator -(GcShare after, GcShare before) => new(
+            after.Pauses - before.Pauses, after.Collections - before.Collections, after.Gen2Collections - before.Gen2Collections, after.AllocatedBytes - before.AllocatedBytes);
+    }
 
     /// <summary>
     /// <paramref name="writers"/> writers, each on its own shard, spread evenly over <paramref name="loops"/> nodes.
@@ -453,22 +460,20 @@ public static partial class PersistBenchmarks
             await Task.Delay(1);
         }
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        TimeSpan pausesBefore = GC.GetTotalPauseDuration();
-        int collectionsBefore = GC.CollectionCount(0);
-        long allocatedBefore = GC.GetTotalAllocatedBytes();
+        GcShare gcBefore = GcShare.Now();
         while (Stopwatch.GetTimestamp() < endAt)
         {
             await Task.Delay(5);
         }
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-        var gc = new GcShare(GC.GetTotalPauseDuration() - pausesBefore, GC.CollectionCount(0) - collectionsBefore, GC.GetTotalAllocatedBytes() - allocatedBefore);
+        GcShare gc = GcShare.Now() - gcBefore;
         await nodes;
         return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu, gc);
     }
 
     // ---- (d) large batches ----
 
-    private sealed record LargeRun(Stats Persist, Stats Raw, long EncodedBytes, StorageCounts Counts, long Commits, double GcPauseSeconds, int Gen2Collections);
+    private sealed record LargeRun(Stats Persist, Stats Raw, long EncodedBytes, StorageCounts Counts, long Commits, GcShare Gc);
 
     /// <summary>Batches of 1 KiB rows of random bytes (zstd cannot shrink them), alternating with a raw write + fsync of as many bytes.</summary>
     private static async Task<LargeRun> LargeBatchesAsync(ProductionHost host, string name, int mebibytes, string floorDirectory, Settings settings)
@@ -494,8 +499,7 @@ public static partial class PersistBenchmarks
             var persistTimes = new List<double>();
             var rawTimes = new List<double>();
             ulong time = 0;
-            TimeSpan pausesBefore = TimeSpan.Zero;
-            int gen2Before = 0;
+            GcShare gcBefore = GcShare.Now();
             // One untimed round of each warms up the code paths and the allocator.
             for (int i = -1; i < settings.LargeIterations; i++)
             {
@@ -503,8 +507,7 @@ public static partial class PersistBenchmarks
                 if (i == 0)
                 {
                     storage.Counts.Reset();
-                    pausesBefore = GC.GetTotalPauseDuration();
-                    gen2Before = GC.CollectionCount(2);
+                    gcBefore = GcShare.Now();
                 }
                 storage.BeginOperation();
                 long start = Stopwatch.GetTimestamp();
@@ -524,7 +527,7 @@ public static partial class PersistBenchmarks
             }
             // Pauses are process-wide and include the raw writes' share, which allocate nothing.
             result = new LargeRun(Stats.Of([.. persistTimes]), Stats.Of([.. rawTimes]), encodedBytes, storage.Counts, persistTimes.Count,
-                (GC.GetTotalPauseDuration() - pausesBefore).TotalSeconds, GC.CollectionCount(2) - gen2Before);
+                GcShare.Now() - gcBefore);
         });
         return result!;
     }
