@@ -20,13 +20,16 @@ public sealed record MaintenanceReport(ExpiryReport? Expired, ulong? RollupSeqNo
 /// <para><b>Rollups</b>: every <see cref="PersistConfig.RollupEverySeqNos"/> seqnos a full copy of the current state is
 /// written to Blob under a fresh key, then recorded in the state (keeping the newest few).</para>
 /// <para><b>Garbage collection</b>: <c>seqno_since</c> is the least seqno any leased reader holds (the head when none
-/// does). Every state from <c>seqno_since</c> to the head is live: a reader may be reading any of them. GC scans
-/// all retained versions, deletes each blob referenced by some state below <c>seqno_since</c> and by no live
-/// state, and only then truncates Consensus below the start of the chain of incremental versions that the version at
-/// <c>seqno_since</c> belongs to (so every retained version stays decodable). A blob key, once dropped from the head
-/// state, is never referenced again (parts and rollups get fresh random keys), so a blob that is dead at the scan
-/// cannot come back to life while GC deletes it. Blobs that no state ever referenced (a writer that crashed
-/// between writing parts and appending) are left alone: GC cannot tell them from a write in progress.</para>
+/// does). Every state from <c>seqno_since</c> to the head is live: a reader may be reading any of them. A blob key,
+/// once dropped from the head state, is never referenced again (parts and rollups get fresh random keys), so a blob
+/// referenced by a state below <c>seqno_since</c> and not by the state at <c>seqno_since</c> is referenced by no
+/// live state, and a blob that is dead at the scan cannot come back to life while GC deletes it. GC therefore scans
+/// the retained versions up to <c>seqno_since</c> only (its work is the garbage it finds, not the shard's history),
+/// deletes those blobs, and only then truncates Consensus below the start of the chain of incremental versions
+/// that the version at <c>seqno_since</c> belongs to (so every retained version stays decodable). A handle that
+/// collected at a <c>seqno_since</c> skips the next pass while it is unchanged (a reader of a process that went
+/// away holds it until its lease lapses). Blobs that no state ever referenced (a writer that crashed between
+/// writing parts and appending) are left alone: GC cannot tell them from a write in progress.</para>
 /// </remarks>
 public static class Maintenance
 {
@@ -113,20 +116,29 @@ public static class Maintenance
         }
         ShardState head = fetched.Value!;
         ulong seqNoSince = head.SeqNoSince;
-        // The head's own blobs are live whatever the scan returns.
+        if (machine.CollectedAt == seqNoSince)
+        {
+            // This handle already collected everything below this seqno_since: a reader still holds it (one of a
+            // process that went away, say, until its lease lapses), and scanning again would find nothing new.
+            return new GcReport(seqNoSince, 0, 0);
+        }
+        // Live: what the version at seqNoSince references (plus the head's, belt and braces). A key that an older
+        // version references and that version does not was dropped before seqNoSince, and a dropped key is never
+        // referenced again, so no version from seqNoSince on can hold it: the scan ends at seqNoSince, and its cost
+        // is the garbage it finds, however far the head has moved on.
         var live = new HashSet<string>(head.ReferencedBlobKeys(), StringComparer.Ordinal);
         var dead = new SortedSet<string>(StringComparer.Ordinal);
-        var scanned = new HashSet<ulong>();
+        bool sawSince = false;
         ulong oldest = ulong.MaxValue;
         // Versions are truncated only below the start of the chain that the version at seqNoSince belongs to, so
         // that it and every later version stay decodable (the first retained version is always complete).
         ulong truncateBelow = seqNoSince;
         StateVersion? previous = null;
         ulong from = 0;
-        // Bounded: each page moves 'from' past at least one version, and the scan stops at the head we fetched.
-        while (from <= head.SeqNo)
+        // Bounded: each page moves 'from' past at least one version, and the scan stops at seqNoSince.
+        while (from <= seqNoSince && !sawSince)
         {
-            PersistResult<IReadOnlyList<VersionedData>> page = await ScanAsync(context, head.Shard, from, cancellationToken);
+            PersistResult<IReadOnlyList<VersionedData>> page = await ScanAsync(context, head.Shard, from, (int)Math.Min(seqNoSince - from + 1, int.MaxValue), cancellationToken);
             if (!page.IsOk)
             {
                 return page.Error!;
@@ -149,40 +161,30 @@ public static class Maintenance
             foreach (StateVersion version in decoded.Value!)
             {
                 ShardState state = version.State;
-                if (state.SeqNo > head.SeqNo)
+                if (state.SeqNo > seqNoSince)
                 {
                     break;
                 }
                 oldest = Math.Min(oldest, state.SeqNo);
-                scanned.Add(state.SeqNo);
                 if (state.SeqNo == seqNoSince)
                 {
+                    sawSince = true;
                     truncateBelow = version.ChainBase;
+                    live.UnionWith(state.ReferencedBlobKeys());
                 }
-                foreach (string key in state.ReferencedBlobKeys())
+                else
                 {
-                    if (state.SeqNo >= seqNoSince)
-                    {
-                        live.Add(key);
-                    }
-                    else
-                    {
-                        dead.Add(key);
-                    }
+                    dead.UnionWith(state.ReferencedBlobKeys());
                 }
             }
             previous = decoded.Value[^1];
             from = page.Value[^1].SeqNo + 1;
         }
-        // A blob is dead only if no version from seqNoSince to the head references it, so every one of those
-        // versions must have been seen. One can be missing only because a concurrent GC, working from a newer
-        // head, truncated it meanwhile: this run's view is stale, and the newer one does the work.
-        for (ulong n = seqNoSince; n <= head.SeqNo; n++)
+        if (!sawSince)
         {
-            if (!scanned.Contains(n))
-            {
-                return new GcReport(seqNoSince, 0, 0);
-            }
+            // The version at seqNoSince is gone: a concurrent GC, working from a newer head, truncated it meanwhile.
+            // This run's view is stale, and the newer one does the work.
+            return new GcReport(seqNoSince, 0, 0);
         }
         int deleted = 0;
         foreach (string key in dead)
@@ -208,10 +210,11 @@ public static class Maintenance
             }
             truncated = cut.Value;
         }
+        machine.CollectedAt = seqNoSince;
         return new GcReport(seqNoSince, deleted, truncated);
     }
 
-    private static async Task<PersistResult<IReadOnlyList<VersionedData>>> ScanAsync(PersistContext context, ShardId shard, ulong from, CancellationToken cancellationToken)
+    private static async Task<PersistResult<IReadOnlyList<VersionedData>>> ScanAsync(PersistContext context, ShardId shard, ulong from, int limit, CancellationToken cancellationToken)
     {
         LocationError? last = null;
         for (int attempt = 0; attempt < context.Config.RetriesMax; attempt++)
@@ -220,7 +223,7 @@ public static class Maintenance
             {
                 await context.BackoffAsync(attempt, cancellationToken);
             }
-            LocationResult<IReadOnlyList<VersionedData>> page = await context.Consensus.ScanAsync(shard.Value, from, Math.Max(1, context.Config.ScanPageVersions));
+            LocationResult<IReadOnlyList<VersionedData>> page = await context.Consensus.ScanAsync(shard.Value, from, Math.Clamp(limit, 1, Math.Max(1, context.Config.ScanPageVersions)));
             if (page.IsOk)
             {
                 return PersistResult<IReadOnlyList<VersionedData>>.Ok(page.Value!);

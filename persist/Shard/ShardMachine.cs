@@ -44,6 +44,9 @@ public sealed class ShardMachine
     /// <summary>The newest state this machine has seen, without asking Consensus; null before the first fetch.</summary>
     public ShardState? Cached => _state;
 
+    /// <summary>The seqno_since of this handle's last complete garbage collection (null before one).</summary>
+    internal ulong? CollectedAt { get; set; }
+
     /// <summary>
     /// The shard's current state from Consensus. A shard with no state yet is created (at
     /// <see cref="ShardState.InitialSeqNo"/>); <see cref="FetchExistingAsync"/> reports

@@ -670,6 +670,88 @@ public sealed class ShardTests
         Assert.Equal(Consolidation.AccumulateAt(model, 22), await SnapshotAsync(client, shard, 22));
     }
 
+    /// <summary>
+    /// GC's work is the garbage it finds, not the shard's history: while a reader holds an old seqno (a reader of a
+    /// process that went away keeps it until its lease lapses), a pass scans the versions up to that seqno only, and
+    /// the next pass with the hold unchanged scans nothing. Once the hold goes, GC deletes every blob that only older
+    /// versions referenced and keeps every blob the head references. Before, every pass decoded every version from the
+    /// hold to the head, so its cost grew with each write for as long as the hold stayed.
+    /// </summary>
+    [Fact]
+    public async Task Gc_BelowAHeldSeqNo_ScansOnlyUpToIt_SkipsWhileItStays_AndCollectsOnceItGoes()
+    {
+        var blob = new MemoryBlob();
+        var consensus = new ScanCountingConsensus(new MemoryConsensus());
+        // Compaction runs with each append and leaves merged-away parts behind; no pass runs on its own.
+        PersistConfig config = s_small with { InlinePartBytesMax = 0, MaintenanceEverySeqNos = 1_000_000 };
+        var client = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(5), config);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle holder = (await client.OpenLeasedReaderAsync(shard, "holder")).Unwrap();
+        ulong held = (await client.FetchStateAsync(shard)).Unwrap().SeqNoSince;
+        var model = new List<Update>();
+        for (ulong t = 0; t < 60; t++)
+        {
+            (await writer.CompareAndAppendAsync([U((int)t % 7, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+            model.Add(U((int)t % 7, t));
+        }
+        ShardState head = (await client.FetchStateAsync(shard)).Unwrap();
+        Assert.Equal(held, head.SeqNoSince);
+        Assert.True(head.SeqNo > held + 50, $"head {head.SeqNo}, hold {held}");
+
+        var machine = new ShardMachine(client.Context, shard);
+        consensus.VersionsScanned = 0;
+        GcReport pinned = (await Maintenance.CollectGarbageAsync(client.Context, machine)).Unwrap();
+        Assert.Equal(held, pinned.SeqNoSince);
+        // The versions up to the hold, and the head's chain (fetching the head decodes it).
+        Assert.InRange(consensus.VersionsScanned, 1, (long)held + 1 + config.StateChainMax);
+
+        consensus.VersionsScanned = 0;
+        GcReport again = (await Maintenance.CollectGarbageAsync(client.Context, machine)).Unwrap();
+        Assert.Equal(0, consensus.VersionsScanned);
+        Assert.Equal(0, again.BlobsDeleted);
+
+        (await holder.ExpireAsync()).Unwrap();
+        int before = (await blob.ListKeysAsync(shard.Value + "/")).Unwrap().Count;
+        GcReport collected = (await Maintenance.CollectGarbageAsync(client.Context, machine)).Unwrap();
+        Assert.True(collected.BlobsDeleted > 0, "compaction left no garbage; the test lost its point");
+        Assert.True(collected.VersionsTruncated > 0);
+        head = (await client.FetchStateAsync(shard)).Unwrap();
+        var remaining = new HashSet<string>();
+        foreach (BlobMetadata listed in (await blob.ListKeysAsync(shard.Value + "/")).Unwrap())
+        {
+            remaining.Add(listed.Key);
+        }
+        Assert.Equal(before - collected.BlobsDeleted, remaining.Count);
+        foreach (string key in head.ReferencedBlobKeys())
+        {
+            Assert.Contains(key, remaining);
+        }
+        Assert.Equal(Consolidation.AccumulateAt(model, 59), await SnapshotAsync(client, shard, 59));
+    }
+
+    /// <summary>Counts the versions that scans return.</summary>
+    private sealed class ScanCountingConsensus(IConsensus inner) : IConsensus
+    {
+        public long VersionsScanned { get; set; }
+
+        public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key) => inner.HeadAsync(key);
+
+        public ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next) =>
+            inner.CompareAndSetAsync(key, expected, next);
+
+        public async ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit)
+        {
+            LocationResult<IReadOnlyList<VersionedData>> page = await inner.ScanAsync(key, from, limit);
+            VersionsScanned += page.IsOk ? page.Value!.Count : 0;
+            return page;
+        }
+
+        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqno) => inner.TruncateAsync(key, seqno);
+
+        public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
+    }
+
     private static ShardId NewShard() => new("s" + new string('1', 32));
 
     private static Update U(int value, ulong time, long diff = 1) => new(Row.OfInt64(value), time, diff);
