@@ -43,6 +43,7 @@ public sealed class ComputeReplica
     private readonly List<DataflowEntry> _dataflows = [];
     private readonly Dictionary<GlobalId, DataflowEntry> _exports = [];
     private readonly List<PendingPeek> _peeks = [];
+    private readonly List<Task> _background = []; // sources and sinks of started dataflows
     private readonly Dictionary<GlobalId, (Frontier Write, Frontier Input, Frontier Output)> _reported = [];
     private readonly HashSet<DataflowEntry> _claimed = [];
     private PersistClient? _persist;
@@ -112,6 +113,13 @@ public sealed class ComputeReplica
                 entry.Stop();
             }
             await pump;
+            // A graceful stop lets sources expire their persist readers, so a restarted replica's shards are not
+            // held back (their since and GC) by readers of this process until the leases lapse. Bounded by the
+            // host, which ends the loop after its stop timeout.
+            foreach (Task background in _background)
+            {
+                await background;
+            }
         }
     }
 
@@ -409,13 +417,14 @@ public sealed class ComputeReplica
             return;
         }
         entry.Started = true;
+        _background.RemoveAll(task => task.IsCompleted);
         foreach (PersistSource source in entry.Sources)
         {
-            _ = RunBackground(source.RunAsync(entry.Cancellation.Token));
+            _background.Add(RunBackground(source.RunAsync(entry.Cancellation.Token)));
         }
         foreach (PersistSink sink in entry.PersistSinks)
         {
-            _ = RunBackground(sink.RunAsync(entry.Cancellation.Token));
+            _background.Add(RunBackground(sink.RunAsync(entry.Cancellation.Token)));
         }
     }
 
