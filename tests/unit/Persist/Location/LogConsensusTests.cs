@@ -404,15 +404,8 @@ public sealed class LogConsensusTests
         {
             Ok(await consensus.CompareAndSetAsync("warm", null, V(1, "warm")));
             int before = storage.Flushes;
-            var writes = new List<Task<LocationResult<CasOutcome>>>();
-            for (int i = 0; i < 16; i++)
-            {
-                writes.Add(consensus.CompareAndSetAsync("key" + i, null, V(1, "v")).AsTask());
-            }
-            foreach (Task<LocationResult<CasOutcome>> write in writes)
-            {
-                Assert.Equal(CasOutcome.Committed, Ok(await write));
-            }
+            List<Task<LocationResult<CasOutcome>>> writes = StartWrites(consensus, "key", 16, "v");
+            await AllCommittedAsync(writes);
             Assert.True(storage.Flushes - before <= 4, $"{storage.Flushes - before} fsyncs for 16 concurrent writes");
         });
     }
@@ -433,15 +426,8 @@ public sealed class LogConsensusTests
         {
             Ok(await consensus.CompareAndSetAsync("warm", null, V(1, "warm")));
             before = storage.Flushes;
-            var writes = new List<Task<LocationResult<CasOutcome>>>();
-            for (int i = 0; i < 8; i++)
-            {
-                writes.Add(consensus.CompareAndSetAsync("table" + i, null, V(1, "row")).AsTask());
-            }
-            foreach (Task<LocationResult<CasOutcome>> write in writes)
-            {
-                Assert.Equal(CasOutcome.Committed, Ok(await write));
-            }
+            List<Task<LocationResult<CasOutcome>>> writes = StartWrites(consensus, "table", 8, "row");
+            await AllCommittedAsync(writes);
         });
         Assert.Equal(1, storage.Flushes - before);
     }
@@ -463,22 +449,34 @@ public sealed class LogConsensusTests
         {
             Ok(await consensus.CompareAndSetAsync("warm", null, V(1, "warm")));
             int before = storage.Locks;
-            var writes = new List<Task<LocationResult<CasOutcome>>>();
-            for (int i = 0; i < 8; i++)
-            {
-                writes.Add(consensus.CompareAndSetAsync("table" + i, null, V(1, "row")).AsTask());
-            }
+            List<Task<LocationResult<CasOutcome>>> writes = StartWrites(consensus, "table", 8, "row");
             locks = storage.Locks - before;
-            foreach (Task<LocationResult<CasOutcome>> write in writes)
-            {
-                Assert.Equal(CasOutcome.Committed, Ok(await write));
-            }
+            await AllCommittedAsync(writes);
             for (int i = 0; i < 8; i++)
             {
                 Assert.Equal("row", Encoding.UTF8.GetString(Ok(await other.HeadAsync("table" + i))!.Data));
             }
         });
         Assert.Equal(1, locks);
+    }
+
+    /// <summary>Starts a first compare-and-set on each of <paramref name="count"/> keys, without awaiting any.</summary>
+    private static List<Task<LocationResult<CasOutcome>>> StartWrites(LogConsensus consensus, string keyPrefix, int count, string value)
+    {
+        var writes = new List<Task<LocationResult<CasOutcome>>>(count);
+        for (int i = 0; i < count; i++)
+        {
+            writes.Add(consensus.CompareAndSetAsync(keyPrefix + i, null, V(1, value)).AsTask());
+        }
+        return writes;
+    }
+
+    private static async Task AllCommittedAsync(List<Task<LocationResult<CasOutcome>>> writes)
+    {
+        foreach (Task<LocationResult<CasOutcome>> write in writes)
+        {
+            Assert.Equal(CasOutcome.Committed, Ok(await write));
+        }
     }
 
     /// <summary>
