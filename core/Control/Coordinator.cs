@@ -31,6 +31,11 @@ public sealed class Coordinator
 {
     private readonly IRandom _random;
     private ulong _nextTransient = 1;
+    private readonly Dictionary<GlobalId, GlobalId[]> _tablesUnder = []; // memo of TablesUnder, valid for one catalog version
+    private long _tablesUnderVersion = -1;
+    private readonly Dictionary<GlobalId, GlobalId[]> _companions = []; // table -> the tables sharing a dataflow with it
+    private long _companionsDataflows = -1;
+    private long _companionsCatalog = -1;
 
     public Coordinator(DurableCatalog durable, StorageController storage, ComputeController compute, IClock clock, IRandom random)
     {
@@ -141,9 +146,129 @@ public sealed class Coordinator
         return sources.ToImmutable();
     }
 
+    /// <summary>The tables whose contents <paramref name="id"/> is computed from (a table: itself), in no particular order.</summary>
+    public IReadOnlyList<GlobalId> TablesUnder(GlobalId id)
+    {
+        if (_tablesUnderVersion != Catalog.Version)
+        {
+            _tablesUnder.Clear();
+            _tablesUnderVersion = Catalog.Version;
+        }
+        if (_tablesUnder.TryGetValue(id, out GlobalId[]? known))
+        {
+            return known;
+        }
+        GlobalId[] tables;
+        CatalogItem? item = Catalog.Find(id);
+        if (item is null)
+        {
+            tables = [];
+        }
+        else if (item.Kind == CatalogItemKind.Table)
+        {
+            tables = [id];
+        }
+        else
+        {
+            var under = new List<GlobalId>();
+            foreach (GlobalId dependency in item.DependsOn)
+            {
+                AddDistinct(under, TablesUnder(dependency));
+            }
+            tables = [.. under];
+        }
+        _tablesUnder[id] = tables;
+        return tables;
+    }
+
+    /// <summary>The tables whose contents <paramref name="expr"/> reads, through views, materialized views and indexes.</summary>
+    public IReadOnlyList<GlobalId> TablesUnder(RelationExpr expr)
+    {
+        ImmutableArray<GlobalId> gets = Planner.Dependencies(expr);
+        if (gets.Length == 1)
+        {
+            return TablesUnder(gets[0]);
+        }
+        var tables = new List<GlobalId>();
+        foreach (GlobalId id in gets)
+        {
+            AddDistinct(tables, TablesUnder(id));
+        }
+        return tables;
+    }
+
+    private List<GlobalId> TablesUnder(ImmutableArray<SourceImport> sources)
+    {
+        var tables = new List<GlobalId>();
+        foreach (SourceImport source in sources)
+        {
+            AddDistinct(tables, TablesUnder(source.Id));
+        }
+        return tables;
+    }
+
+    private static void AddDistinct(List<GlobalId> into, IReadOnlyList<GlobalId> ids)
+    {
+        foreach (GlobalId id in ids)
+        {
+            if (!into.Contains(id))
+            {
+                into.Add(id);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The tables that feed some live dataflow together with <paramref name="table"/>, directly or through
+    /// materialized views, itself included (none when no dataflow reads it with another table). The storage
+    /// controller moves them with every write to the table, so a join or union over them emits the write at once.
+    /// Grouped transitively: tables linked through a chain of dataflows form one group.
+    /// </summary>
+    public IReadOnlyList<GlobalId> CompanionsOf(GlobalId table)
+    {
+        if (_companionsDataflows != Compute.DataflowsVersion || _companionsCatalog != Catalog.Version)
+        {
+            _companions.Clear();
+            foreach (DataflowDescription dataflow in Compute.Dataflows)
+            {
+                List<GlobalId> tables = TablesUnder(dataflow.SourceImports);
+                if (tables.Count < 2)
+                {
+                    continue;
+                }
+                var group = new SortedSet<GlobalId>(tables);
+                foreach (GlobalId member in tables)
+                {
+                    if (_companions.TryGetValue(member, out GlobalId[]? earlier))
+                    {
+                        group.UnionWith(earlier);
+                    }
+                }
+                GlobalId[] merged = [.. group];
+                foreach (GlobalId member in merged)
+                {
+                    _companions[member] = merged;
+                }
+            }
+            _companionsDataflows = Compute.DataflowsVersion;
+            _companionsCatalog = Catalog.Version;
+        }
+        return _companions.TryGetValue(table, out GlobalId[]? companions) ? companions : [];
+    }
+
+    /// <summary>
+    /// Creates <paramref name="description"/> and asks storage to move its input tables past its as_of, so that it
+    /// hydrates now rather than at the next tick when they are idle.
+    /// </summary>
+    public void CreateDataflow(DataflowDescription description)
+    {
+        Compute.CreateDataflow(description);
+        _ = Storage.EnsureReadableAsync(TablesUnder(description.SourceImports), description.AsOf);
+    }
+
     public void CreateMaterializedViewDataflow(CatalogItem item, RelationExpr expr, string shard, ulong asOf)
     {
-        Compute.CreateDataflow(new DataflowDescription(
+        CreateDataflow(new DataflowDescription(
             $"materialized view {item.Name}",
             SourcesOf(expr),
             [],
@@ -170,7 +295,7 @@ public sealed class Coordinator
             sources = [new SourceImport(on, Catalog.ShardOf(on)!, indexed.Desc.Type)];
             objects = [];
         }
-        Compute.CreateDataflow(new DataflowDescription(
+        CreateDataflow(new DataflowDescription(
             $"index {index.Name}", sources, [], objects, [new IndexExport(index.Id, on, index.IndexKey, indexed.Desc.Type)], [], asOf, null));
     }
 
@@ -180,6 +305,8 @@ public sealed class Coordinator
     /// </summary>
     public async Task<(List<Row>? Rows, PgError? Error)> PeekAsync(RelationExpr expr, RowSetFinishing finishing, ulong timestamp, CancellationToken cancellationToken)
     {
+        // Idle tables may lag behind the read timestamp; the read asks for them to move first.
+        await Storage.EnsureReadableAsync(TablesUnder(expr), timestamp);
         GlobalId target;
         GlobalId? transient = null;
         PeekLookup? lookup = null;

@@ -72,6 +72,7 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
         compute.SourceSince = storage.HeldSince;
         storage.HoldFloor = compute.HydratingAsOf;
         var coordinator = new Coordinator(catalog, storage, compute, context.Clock, context.Random);
+        storage.Companions = coordinator.CompanionsOf;
         context.Spawn("storage-commit", () => storage.RunAsync(stopping));
         context.Spawn("compute-transport", () => transport.RunAsync(stopping));
         context.Spawn("compute-responses", () => compute.RunAsync(stopping));

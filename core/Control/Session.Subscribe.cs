@@ -22,7 +22,7 @@ public sealed partial class Session
         GlobalId objectId = _coordinator.NextTransientId();
         GlobalId sinkId = _coordinator.NextTransientId();
         Subscription subscription = _coordinator.Compute.Subscribe(sinkId);
-        _coordinator.Compute.CreateDataflow(new DataflowDescription(
+        _coordinator.CreateDataflow(new DataflowDescription(
             "subscribe",
             _coordinator.SourcesOf(plan.Expr),
             [],

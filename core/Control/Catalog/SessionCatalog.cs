@@ -18,6 +18,9 @@ public sealed class SessionCatalog : ICatalogReader
 
     public IEnumerable<CatalogItem> Items => _items.Values;
 
+    /// <summary>Changes whenever an item is added or removed.</summary>
+    public long Version { get; private set; }
+
     public CatalogItem? Resolve(string name) => _byName.TryGetValue(name, out GlobalId id) ? _items[id] : null;
 
     public CatalogItem? Find(GlobalId id) => _items.GetValueOrDefault(id);
@@ -29,6 +32,7 @@ public sealed class SessionCatalog : ICatalogReader
 
     public void Add(CatalogItem item, string? shard, string createSql)
     {
+        Version++;
         _items[item.Id] = item;
         _byName[item.Name] = item.Id;
         _createSql[item.Id] = createSql;
@@ -40,6 +44,7 @@ public sealed class SessionCatalog : ICatalogReader
 
     public void Remove(GlobalId id)
     {
+        Version++;
         if (_items.Remove(id, out CatalogItem? item))
         {
             _byName.Remove(item.Name);

@@ -149,11 +149,27 @@ public sealed class ComputeController
         Link?.Send(new AllowWrites());
     }
 
+    /// <summary>Changes whenever a dataflow is created or removed.</summary>
+    public long DataflowsVersion { get; private set; }
+
+    /// <summary>The live dataflows, in creation order.</summary>
+    public IEnumerable<DataflowDescription> Dataflows
+    {
+        get
+        {
+            foreach (DataflowState dataflow in _dataflows)
+            {
+                yield return dataflow.Description;
+            }
+        }
+    }
+
     /// <summary>Creates and schedules a dataflow; its exports are tracked from now on.</summary>
     public void CreateDataflow(DataflowDescription description)
     {
         var state = new DataflowState(description);
         _dataflows.Add(state);
+        DataflowsVersion++;
         foreach (GlobalId export in description.ExportIds)
         {
             _dataflowsByExport[export] = state;
@@ -364,6 +380,7 @@ public sealed class ComputeController
             if (!anyLive)
             {
                 _dataflows.Remove(dataflow);
+                DataflowsVersion++;
             }
         }
     }

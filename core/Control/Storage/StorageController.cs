@@ -18,17 +18,24 @@ public sealed record TableWrite(GlobalId Table, IReadOnlyList<(Row Row, long Dif
 
 /// <summary>
 /// The storage controller's table side: every table is a persist shard, and writes are group-committed. Pending
-/// writes from every session are gathered, one write timestamp is taken from the oracle, every table shard (also
-/// the idle ones) is appended at that timestamp with compare_and_append, the oracle applies the timestamp, and
-/// only then are the writes acknowledged. A commit also runs every <see cref="TickMs"/> with no writes, so that
-/// table uppers and the read timestamp follow the clock.
+/// writes from every session are gathered, one write timestamp is taken from the oracle, the table shards that
+/// must move are appended at that timestamp with compare_and_append, the oracle applies the timestamp, and only
+/// then are the writes acknowledged.
 /// </summary>
 /// <remarks>
-/// Invariant: after a commit at <c>ts</c> is applied, every table's upper is <c>ts + 1</c>, so a read at the
-/// oracle's read timestamp never waits for a table. Read-then-write operations (UPDATE, DELETE) run alone between
-/// commits: they read at the read timestamp, which covers every applied write, and their changes commit at the next
-/// timestamp before any other write, so nothing can slip between their read and their write. Owned by the
-/// environmentd node loop.
+/// <para>Which tables a commit at <c>ts</c> moves to <c>ts + 1</c>: the written ones; the tables that feed a dataflow
+/// together with a written one (<see cref="Companions"/>), so that the dataflow can emit the change at once; the
+/// tables read or written in the last <see cref="TickMs"/> (a table in use stays current, so its reads never wait);
+/// and, once every <see cref="TickMs"/>, all of them. A commit also runs every <see cref="TickMs"/> with no writes,
+/// so that idle tables' uppers and the read timestamp follow the clock. Appending every table at every commit,
+/// as this controller did before, made each write cost one append per table in the catalog.</para>
+/// <para>Invariant: after a commit at <c>ts</c> is applied, the tables it moved have upper <c>ts + 1</c>; an idle
+/// table may lag behind the read timestamp. Every read therefore asks <see cref="EnsureReadableAsync"/> first, which
+/// commits an empty advance of the lagging tables it names; a read that did not ask would still be correct, only
+/// late (it waits for the next tick). Read-then-write operations (UPDATE, DELETE) run alone between commits: they
+/// read at the read timestamp, which covers every applied write, and their changes commit at the next timestamp
+/// before any other write, so nothing can slip between their read and their write (the empty advances their read
+/// may need run inside them). Owned by the environmentd node loop.</para>
 /// </remarks>
 public sealed class StorageController
 {
@@ -46,6 +53,9 @@ public sealed class StorageController
     private readonly SortedSet<string> _pendingHolds = new(StringComparer.Ordinal); // holds to retry on the next tick
     private long _holdsDowngradedNanos;
     private CancellationTokenSource? _wake; // cancels the commit loop's sleep; set only while it sleeps
+    private long _allAdvancedNanos = long.MinValue; // when a commit last moved every table
+    private bool _readThenWriteRunning; // the commit loop is inside a read-then-write's read
+    private Task _inlineAdvances = Task.CompletedTask; // the empty advances that ran inside that read, chained
 
     public StorageController(PersistClient persist, TimestampOracle oracle, IClock clock)
     {
@@ -61,6 +71,12 @@ public sealed class StorageController
     /// still starting to read it), or null. Set by environmentd from the compute controller.
     /// </summary>
     public Func<string, ulong?>? HoldFloor { get; set; }
+
+    /// <summary>
+    /// The tables that must move whenever a given table is written (it may be among them or not): those that feed
+    /// some dataflow together with it. Set by environmentd from the compute controller; null moves only the table.
+    /// </summary>
+    public Func<GlobalId, IReadOnlyList<GlobalId>>? Companions { get; set; }
 
     /// <summary>Set when a commit found that another process took over the tables: this process must stop.</summary>
     public bool Fenced { get; private set; }
@@ -184,8 +200,60 @@ public sealed class StorageController
         return item.Done.Task;
     }
 
-    /// <summary>Commits an empty batch now, so every table's upper passes a fresh timestamp (after CREATE TABLE).</summary>
-    public Task<WriteOutcome> AdvanceAsync() => WriteAsync([]);
+    /// <summary>Commits an empty batch now that moves every table's upper past a fresh timestamp (after CREATE TABLE).</summary>
+    public Task<WriteOutcome> AdvanceAsync()
+    {
+        var item = new PendingItem([], null) { AdvanceAll = true };
+        _pending.Enqueue(item);
+        _wake?.Cancel();
+        return item.Done.Task;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="tables"/> readable at <paramref name="timestamp"/> (at most the read timestamp): completes
+    /// at once when each one's upper is past it, else when an empty commit has moved the lagging ones past it. Also
+    /// marks the tables as in use, so the commits of the next <see cref="TickMs"/> keep them current. Ids that are
+    /// not tables are ignored. The outcome only says whether the advance committed: a read waits for its inputs'
+    /// frontiers either way.
+    /// </summary>
+    public Task EnsureReadableAsync(IReadOnlyList<GlobalId> tables, ulong timestamp)
+    {
+        long now = _clock.MonotonicNanos;
+        timestamp = Math.Min(timestamp, _oracle.ReadTs);
+        List<GlobalId>? lagging = null;
+        for (int i = 0; i < tables.Count; i++)
+        {
+            if (_tables.TryGetValue(tables[i], out TableShard? table))
+            {
+                table.UsedNanos = now;
+                if (!table.Upper.IsEmpty && table.Upper.LessEqual(timestamp))
+                {
+                    (lagging ??= []).Add(table.Id);
+                }
+            }
+        }
+        if (lagging is null)
+        {
+            return Task.CompletedTask;
+        }
+        var item = new PendingItem([], null) { Advance = lagging };
+        if (_readThenWriteRunning)
+        {
+            // The commit loop is waiting for this read; it cannot take the item, so commit it here, after the
+            // advances already started inside the same read.
+            _inlineAdvances = CommitAfterAsync(_inlineAdvances, item);
+            return item.Done.Task;
+        }
+        _pending.Enqueue(item);
+        _wake?.Cancel();
+        return item.Done.Task;
+    }
+
+    private async Task CommitAfterAsync(Task previous, PendingItem item)
+    {
+        await previous;
+        await CommitAsync([(item, item.Writes!)]);
+    }
 
     /// <summary>The group-commit loop. Runs until canceled or fenced.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -233,7 +301,18 @@ public sealed class StorageController
         if (_pending.Count > 0 && _pending.Peek().ReadThenWrite is { } computeWrites)
         {
             PendingItem item = _pending.Dequeue();
-            (IReadOnlyList<TableWrite>? writes, string error) = await computeWrites(_oracle.ReadTs);
+            IReadOnlyList<TableWrite>? writes;
+            string error;
+            _readThenWriteRunning = true;
+            try
+            {
+                (writes, error) = await computeWrites(_oracle.ReadTs);
+            }
+            finally
+            {
+                _readThenWriteRunning = false;
+            }
+            await _inlineAdvances;
             if (writes is null)
             {
                 item.Done.TrySetResult(new WriteOutcome(false, 0, error));
@@ -261,8 +340,18 @@ public sealed class StorageController
             return;
         }
         var perTable = new Dictionary<GlobalId, List<Update>>();
+        var moving = new HashSet<GlobalId>();
+        long now = _clock.MonotonicNanos;
+        long tickNanos = TickMs * 1_000_000;
+        // A round with nothing in it is the tick; otherwise every table moves once a tick has passed since the last time.
+        bool all = batch.Count == 0 || _allAdvancedNanos <= now - tickNanos;
         foreach ((PendingItem item, IReadOnlyList<TableWrite> writes) in batch)
         {
+            all |= item.AdvanceAll;
+            if (item.Advance is { } advance)
+            {
+                moving.UnionWith(advance);
+            }
             foreach (TableWrite write in writes)
             {
                 if (!_tables.ContainsKey(write.Table))
@@ -272,6 +361,11 @@ public sealed class StorageController
                 if (!perTable.TryGetValue(write.Table, out List<Update>? updates))
                 {
                     perTable[write.Table] = updates = [];
+                    moving.Add(write.Table);
+                    if (Companions?.Invoke(write.Table) is { } companions)
+                    {
+                        moving.UnionWith(companions);
+                    }
                 }
                 foreach ((Row row, long diff) in write.Changes)
                 {
@@ -279,12 +373,24 @@ public sealed class StorageController
                 }
             }
         }
-        // Every table moves to ts + 1; tables with changes carry them. The appends run concurrently on this loop,
+        if (all)
+        {
+            _allAdvancedNanos = now;
+        }
+        // The moving tables go to ts + 1; tables with changes carry them. The appends run concurrently on this loop,
         // and the first error in id order is the one reported.
-        var appends = new List<Task<string?>>(_tables.Count);
+        var appends = new List<Task<string?>>();
         foreach (TableShard table in _tables.Values)
         {
-            appends.Add(AppendAsync(table, perTable.GetValueOrDefault(table.Id) ?? [], ts));
+            bool written = perTable.TryGetValue(table.Id, out List<Update>? updates);
+            if (written)
+            {
+                table.UsedNanos = now;
+            }
+            if (all || moving.Contains(table.Id) || table.UsedNanos > now - tickNanos)
+            {
+                appends.Add(AppendAsync(table, updates ?? [], ts));
+            }
         }
         string? error = null;
         foreach (Task<string?> append in appends)
@@ -346,6 +452,9 @@ public sealed class StorageController
         public WriteHandle Writer { get; } = writer;
 
         public Frontier Upper { get; set; }
+
+        /// <summary>When a read or a write last used the table (monotonic clock); the commits of one tick after keep it current.</summary>
+        public long UsedNanos { get; set; } = long.MinValue;
     }
 
     private sealed class PendingItem(IReadOnlyList<TableWrite>? writes, Func<ulong, Task<(IReadOnlyList<TableWrite>? Writes, string Error)>>? readThenWrite)
@@ -353,6 +462,12 @@ public sealed class StorageController
         public IReadOnlyList<TableWrite>? Writes { get; } = writes;
 
         public Func<ulong, Task<(IReadOnlyList<TableWrite>? Writes, string Error)>>? ReadThenWrite { get; } = readThenWrite;
+
+        /// <summary>Tables to move past the write timestamp even though nothing is written to them.</summary>
+        public IReadOnlyList<GlobalId>? Advance { get; init; }
+
+        /// <summary>Moves every table.</summary>
+        public bool AdvanceAll { get; init; }
 
         public TaskCompletionSource<WriteOutcome> Done { get; } = new();
     }

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
-using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Location;
 using Kernel.Runtime;
@@ -512,36 +511,6 @@ public sealed class LogConsensusTests
             Assert.Equal("three", Encoding.UTF8.GetString(Ok(await reader.HeadAsync(Key))!.Data));
             Assert.Equal(1, storage.Flushes - before);
         });
-    }
-
-    /// <summary>A single-threaded loop: posted continuations run in order on the calling thread, as a node loop's do.</summary>
-    private sealed class LoopContext : SynchronizationContext, ILoopContext
-    {
-        private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
-
-        public override void Post(SendOrPostCallback d, object? state) => _queue.Enqueue((d, state));
-
-        public static void Run(Func<Task> body)
-        {
-            SynchronizationContext? saved = Current;
-            var loop = new LoopContext();
-            SetSynchronizationContext(loop);
-            try
-            {
-                Task task = body();
-                for (int spins = 0; !task.IsCompleted; spins++)
-                {
-                    Assert.True(loop._queue.Count > 0 && spins < 1_000_000, "the loop ran out of work before the body finished");
-                    (SendOrPostCallback callback, object? state) = loop._queue.Dequeue();
-                    callback(state);
-                }
-                task.GetAwaiter().GetResult();
-            }
-            finally
-            {
-                SetSynchronizationContext(saved);
-            }
-        }
     }
 
     /// <summary>A bit flipped inside an acknowledged record reads as the end of the log, never as data.</summary>

@@ -43,7 +43,19 @@ public sealed class TestClock : IClock
             return Task.CompletedTask;
         }
         var timer = new TaskCompletionSource();
-        _timers.Add((MonotonicNanos + nanos, _sequence++), timer);
+        (long, long) key = (MonotonicNanos + nanos, _sequence++);
+        _timers.Add(key, timer);
+        if (cancellationToken.CanBeCanceled)
+        {
+            // A canceled delay leaves the timers and ends now, as a real one does (runs inline in Cancel()).
+            cancellationToken.Register(() =>
+            {
+                if (_timers.Remove(key))
+                {
+                    timer.TrySetCanceled(cancellationToken);
+                }
+            });
+        }
         return timer.Task;
     }
 
