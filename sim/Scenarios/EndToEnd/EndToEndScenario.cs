@@ -27,7 +27,11 @@ namespace Kernel.Sim.Scenarios.EndToEnd;
 /// GROUP BY of such a state; (3) the final read holds every acknowledged write; (4) subscribe output is ordered,
 /// consolidated, and equal to such a state at each closed timestamp, and after healing a new subscribe reaches the final
 /// contents; (5) no node throws (the simulator fails the run), a bad statement gets an error and the session goes on,
-/// an acknowledged UPDATE or DELETE of a live row reports one row, and the system serves the final reads after healing.
+/// an acknowledged UPDATE or DELETE of a live row reports one row, and the system serves the final reads after healing;
+/// (6) a second table <c>u (client, n)</c>, written rarely and read by no dataflow, so that its upper usually lags the
+/// read timestamp: a client's read of its own rows of u holds every row whose insert it had seen acknowledged and only
+/// rows it tried to insert, and its UPDATE of an acknowledged row (a read-then-write of the lagging table) reports one
+/// row. Checked by the clients as they go.
 /// </remarks>
 public sealed class EndToEndScenario : SimScenario
 {
@@ -197,6 +201,8 @@ public sealed class EndToEndScenario : SimScenario
     {
         private readonly List<RowChain> _live = [];
         private int _nextSequence;
+        private readonly List<int> _uAcknowledged = [];
+        private readonly HashSet<int> _uAttempted = [];
 
         public async Task RunAsync(INodeContext context)
         {
@@ -240,6 +246,7 @@ public sealed class EndToEndScenario : SimScenario
             [
                 "CREATE TABLE IF NOT EXISTS t (id int, k int, v int)",
                 "CREATE MATERIALIZED VIEW IF NOT EXISTS mv AS SELECT k, count(*) AS c, sum(v) AS s FROM t GROUP BY k",
+                "CREATE TABLE IF NOT EXISTS u (client int, n int)",
             ];
             foreach (string sql in schema)
             {
@@ -276,9 +283,13 @@ public sealed class EndToEndScenario : SimScenario
                 RowChain chain = _live[context.Random.Next(_live.Count)];
                 await WriteAsync(context, session, chain, WriteKind.Delete, $"DELETE FROM t WHERE id = {chain.Id}", "DELETE 1");
             }
+            else if (pick < 0.65)
+            {
+                await IdleTableStepAsync(context, session);
+            }
             else if (pick < 0.96)
             {
-                bool view = pick >= 0.78;
+                bool view = pick >= 0.80;
                 long start = scenario.Now;
                 PgReply reply = await session.RunAsync(view ? "SELECT k, c, s FROM mv ORDER BY k" : "SELECT id, k, v FROM t ORDER BY id");
                 if (reply.Outcome == PgOutcome.Ok)
@@ -295,6 +306,63 @@ public sealed class EndToEndScenario : SimScenario
                     scenario.Violation(context, $"a bad statement succeeded: {sql} -> {reply.Tag}");
                 }
                 context.Sometimes(reply.Outcome == PgOutcome.Error, "a bad statement got an error and the session went on");
+            }
+        }
+
+        /// <summary>Property 6: an insert into, a read of, or an update of this client's rows of the mostly idle table u.</summary>
+        private async Task IdleTableStepAsync(INodeContext context, Session session)
+        {
+            // Often after a pause longer than the storage controller's tick, while the other client writes t: u is then
+            // out of use and its upper behind the read timestamp, so the statement must have it moved first.
+            if (context.Random.Chance(0.5))
+            {
+                await context.Clock.Delay(TimeSpan.FromMilliseconds(1_050 + context.Random.Next(500)));
+            }
+            double pick = context.Random.NextDouble();
+            if (pick < 0.3 || _uAcknowledged.Count == 0)
+            {
+                int n = _uAttempted.Count;
+                _uAttempted.Add(n);
+                PgReply inserted = await session.RunAsync($"INSERT INTO u VALUES ({index}, {n})");
+                if (inserted.Outcome == PgOutcome.Ok)
+                {
+                    _uAcknowledged.Add(n);
+                }
+            }
+            else if (pick < 0.65)
+            {
+                var mustSee = new List<int>(_uAcknowledged);
+                PgReply read = await session.RunAsync($"SELECT n FROM u WHERE client = {index}");
+                if (read.Outcome != PgOutcome.Ok)
+                {
+                    return;
+                }
+                var seen = new HashSet<int>();
+                foreach (string?[] row in read.Rows)
+                {
+                    int n = int.Parse(row[0]!, CultureInfo.InvariantCulture);
+                    if (!_uAttempted.Contains(n) || !seen.Add(n))
+                    {
+                        scenario.Violation(context, $"a read of u returned row ({index}, {n}), never inserted or seen twice");
+                    }
+                }
+                foreach (int n in mustSee)
+                {
+                    if (!seen.Contains(n))
+                    {
+                        scenario.Violation(context, $"a read of u misses row ({index}, {n}), whose insert was acknowledged before the read began");
+                    }
+                }
+                context.Sometimes(mustSee.Count > 0, "a read of the idle table u saw this client's acknowledged rows");
+            }
+            else
+            {
+                int n = _uAcknowledged[context.Random.Next(_uAcknowledged.Count)];
+                PgReply updated = await session.RunAsync($"UPDATE u SET n = n WHERE client = {index} AND n = {n}");
+                if (updated.Outcome == PgOutcome.Ok && !string.Equals(updated.Tag, "UPDATE 1", StringComparison.Ordinal))
+                {
+                    scenario.Violation(context, $"UPDATE of acknowledged row ({index}, {n}) of u reported '{updated.Tag}'");
+                }
             }
         }
 
