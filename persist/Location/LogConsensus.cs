@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Globalization;
@@ -80,6 +81,7 @@ public sealed class LogConsensus : IConsensus
     private const int HintBytes = 4 + 4 + 8 + 8 + 8; // magic, reserved, generation, durable end, checksum
     private const int HeaderBytes = 4 + 1 + 2 + 4 + 8 + 8;
     private const int CatchUpChunkBytes = 64 << 10;
+    private const int FirstReadBytes = 8 << 10;
     private const int TrailerBytes = 8;
     private const int ReadChunkBytes = 1 << 20;
     private const int CorruptRereadsMax = 3;
@@ -100,6 +102,8 @@ public sealed class LogConsensus : IConsensus
 
     private readonly AsyncLock _gate = new();
     private readonly byte[] _probe = new byte[TrailerBytes + HeaderBytes]; // catch-up's read; operations hold the gate
+    private byte[] _chunk = []; // ReadRecordsAsync's buffer, kept between reads; operations hold the gate
+    private byte[] _zeros = []; // WriteZerosAsync's source; all zeros, never written
     private readonly byte[] _hintRead = new byte[HintBytes]; // operations hold the gate
     private readonly byte[] _hintWritten = new byte[HintBytes]; // one flush round at a time
 
@@ -660,14 +664,20 @@ public sealed class LogConsensus : IConsensus
     {
         IDurableFile segment = _segment!;
         long position = from;
-        byte[] chunk = [];
+        // The file's length includes the zeros written ahead, so reading to it would copy mostly zeros: a catch-up
+        // usually finds one or two small records. Reads start small and double while records keep coming, into a
+        // buffer this instance keeps (operations hold the gate, and Apply copies what it keeps), so catching up
+        // allocates nothing: it used to take a fresh 64 KiB array each time, most of a listening process's garbage.
+        int nextWant = Math.Min(chunkBytes, FirstReadBytes);
         while (position < length && _sealedTo is null)
         {
-            int want = (int)Math.Min(chunkBytes, length - position);
-            if (chunk.Length < want)
+            int want = (int)Math.Min(Math.Min(chunkBytes, nextWant), length - position);
+            nextWant = Math.Min(chunkBytes, nextWant * 2);
+            if (_chunk.Length < want)
             {
-                chunk = new byte[want];
+                _chunk = new byte[Math.Max(want, Math.Min(chunkBytes, _chunk.Length * 2))];
             }
+            byte[] chunk = _chunk;
             LocationResult<int> got = await ReadExactlyAsync(segment, position, chunk.AsMemory(0, want));
             if (!got.IsOk)
             {
@@ -702,7 +712,11 @@ public sealed class LogConsensus : IConsensus
                 }
                 if (recordLength > rest.Length)
                 {
-                    if (parsed == 0)
+                    if (parsed == 0 && recordLength <= chunkBytes && want < chunkBytes)
+                    {
+                        nextWant = Math.Max(nextWant, recordLength); // read again from here, with room for it
+                    }
+                    else if (parsed == 0)
                     {
                         // A record larger than a chunk: read it whole.
                         var large = new byte[recordLength];
@@ -864,9 +878,14 @@ public sealed class LogConsensus : IConsensus
         return _end;
     }
 
-    private static async ValueTask<IoResult> WriteZerosAsync(IDurableFile file, long offset, long count)
+    private async ValueTask<IoResult> WriteZerosAsync(IDurableFile file, long offset, long count)
     {
-        var zeros = new byte[(int)Math.Min(count, 1 << 20)];
+        // Kept between calls (never written to): a fresh megabyte each time went to the large object heap.
+        if (_zeros.Length < Math.Min(count, 1 << 20))
+        {
+            _zeros = new byte[(int)Math.Min(count, 1 << 20)];
+        }
+        byte[] zeros = _zeros;
         for (long done = 0; done < count; done += zeros.Length)
         {
             IoResult written = await file.WriteAsync(offset + done, zeros.AsMemory(0, (int)Math.Min(zeros.Length, count - done)));
@@ -1002,22 +1021,30 @@ public sealed class LogConsensus : IConsensus
         {
             return LocationResult.Ok;
         }
-        var bytes = new byte[to - from];
-        for (int attempt = 0; ; attempt++)
+        int length = (int)(to - from);
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            LocationResult<int> got = await ReadExactlyAsync(segment, from, bytes);
-            if (!got.IsOk)
+            for (int attempt = 0; ; attempt++)
             {
-                return LocationError.Indeterminate($"reading back {segment.Path} after its fsync: {got.Error!.Message}");
+                LocationResult<int> got = await ReadExactlyAsync(segment, from, bytes.AsMemory(0, length));
+                if (!got.IsOk)
+                {
+                    return LocationError.Indeterminate($"reading back {segment.Path} after its fsync: {got.Error!.Message}");
+                }
+                if (got.Value == length && AllRecordsValid(bytes.AsSpan(0, length)))
+                {
+                    return LocationResult.Ok;
+                }
+                if (attempt + 1 >= CorruptRereadsMax)
+                {
+                    return LocationError.Indeterminate($"{segment.Path} lost records between {from} and {to} (a failed fsync dropped them)");
+                }
             }
-            if (got.Value == bytes.Length && AllRecordsValid(bytes))
-            {
-                return LocationResult.Ok;
-            }
-            if (attempt + 1 >= CorruptRereadsMax)
-            {
-                return LocationError.Indeterminate($"{segment.Path} lost records between {from} and {to} (a failed fsync dropped them)");
-            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
         }
     }
 
