@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Encoding;
@@ -55,4 +56,12 @@ public sealed class PersistContext
     }
 
     internal string NewId(string prefix) => prefix + FileNames.RandomId(Random);
+
+    /// <summary>
+    /// The newest decoded state of each shard any handle of this client has seen (Materialize keeps one such cache
+    /// per process). States are immutable and every one here was committed to Consensus, so handles share them: a
+    /// listen woken for a version another handle already decoded takes it from here instead of decoding it again.
+    /// Keyed lookups only; never enumerated.
+    /// </summary>
+    internal Dictionary<ShardId, StateVersion> LatestStates { get; } = [];
 }

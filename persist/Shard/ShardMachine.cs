@@ -17,7 +17,8 @@ public readonly record struct Applied<T>(T Outcome, ShardState State, bool Chang
 
 /// <summary>
 /// Applies <see cref="StateTransitions"/> to one shard through a compare-and-set retry loop on Consensus, and
-/// caches the newest state it has seen. One machine per handle; owned by one node loop.
+/// caches the newest state it has seen, sharing it with the client's other machines of the shard
+/// (<see cref="PersistContext.LatestStates"/>). One machine per handle; owned by one node loop.
 /// </summary>
 /// <remarks>
 /// The loop: apply the transition to the newest known state; if it changes nothing, answer from that state;
@@ -85,6 +86,13 @@ public sealed class ShardMachine
             }
             if (head.Value is VersionedData version)
             {
+                if (_context.LatestStates.TryGetValue(Shard, out StateVersion shared) && (_state is null || shared.State.SeqNo > _state.SeqNo)
+                    && shared.State.SeqNo <= version.SeqNo)
+                {
+                    // Another handle of this client already decoded a newer version: start from it.
+                    _state = shared.State;
+                    _chainBase = shared.ChainBase;
+                }
                 if (_state is ShardState known && known.SeqNo == version.SeqNo)
                 {
                     // One version per seqno: the cached state is the head.
@@ -156,6 +164,13 @@ public sealed class ShardMachine
         // that decides "no change" from it would answer from the past (a merge whose inputs look gone, an upper that
         // looks different): such an answer is only taken from a freshly read state.
         bool fresh = false;
+        if (_context.LatestStates.TryGetValue(Shard, out StateVersion shared) && (_state is null || shared.State.SeqNo > _state.SeqNo))
+        {
+            // Another handle of this client saw a newer version (its own write, or a fetch): deciding on it spares a
+            // compare-and-set that would fail on the version this handle last saw.
+            _state = shared.State;
+            _chainBase = shared.ChainBase;
+        }
         if (_state is ShardState cached)
         {
             state = cached;
@@ -238,6 +253,10 @@ public sealed class ShardMachine
         {
             _state = state;
             _chainBase = chainBase;
+        }
+        if (!_context.LatestStates.TryGetValue(Shard, out StateVersion shared) || state.SeqNo > shared.State.SeqNo)
+        {
+            _context.LatestStates[Shard] = new StateVersion(state, chainBase);
         }
     }
 }

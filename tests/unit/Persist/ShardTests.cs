@@ -731,6 +731,63 @@ public sealed class ShardTests
     }
 
     /// <summary>Counts the versions that scans return.</summary>
+    /// <summary>
+    /// The handles of one client share decoded states: two machines fetching the same version get one object (the
+    /// second decodes nothing), and a version one handle wrote is where another handle of the client starts deciding,
+    /// so it does not first lose a compare-and-set on the version it saw last. Another client decodes its own.
+    /// </summary>
+    [Fact]
+    public async Task Handles_OfOneClient_ShareDecodedStates_AndDecideOnTheNewestOne()
+    {
+        var consensus = new MismatchCountingConsensus(new MemoryConsensus());
+        var blob = new MemoryBlob();
+        var client = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(3), s_small);
+        var other = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(4), s_small);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ReadHandle reader = (await client.OpenLeasedReaderAsync(shard, "r")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 0)], Frontier.At(0), Frontier.At(1))).Unwrap();
+
+        ShardState first = (await new ShardMachine(client.Context, shard).FetchAsync()).Unwrap();
+        ShardState second = (await new ShardMachine(client.Context, shard).FetchAsync()).Unwrap();
+        ShardState elsewhere = (await new ShardMachine(other.Context, shard).FetchAsync()).Unwrap();
+        Assert.Same(first, second);
+        Assert.NotSame(first, elsewhere);
+        Assert.Equal(first.SeqNo, elsewhere.SeqNo);
+
+        // The reader's downgrade moves the shard on; the writer's next append starts from that version, so none of
+        // its compare-and-sets is refused.
+        (await reader.DowngradeSinceAsync(Frontier.At(1))).Unwrap();
+        consensus.Mismatches = 0;
+        AppendResult appended = (await writer.CompareAndAppendAsync([U(2, 1)], Frontier.At(1), Frontier.At(2))).Unwrap();
+        Assert.True(appended.Committed);
+        Assert.Equal(0, consensus.Mismatches);
+        Assert.Equal([U(1, 1), U(2, 1)], await SnapshotAsync(client, shard, 1));
+    }
+
+    private sealed class MismatchCountingConsensus(IConsensus inner) : IConsensus
+    {
+        public int Mismatches { get; set; }
+
+        public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key) => inner.HeadAsync(key);
+
+        public async ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next)
+        {
+            LocationResult<CasOutcome> outcome = await inner.CompareAndSetAsync(key, expected, next);
+            if (outcome.IsOk && outcome.Value != CasOutcome.Committed)
+            {
+                Mismatches++;
+            }
+            return outcome;
+        }
+
+        public ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit) => inner.ScanAsync(key, from, limit);
+
+        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqNo) => inner.TruncateAsync(key, seqNo);
+
+        public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
+    }
+
     private sealed class ScanCountingConsensus(IConsensus inner) : IConsensus
     {
         public long VersionsScanned { get; set; }
