@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Control.Catalog;
@@ -185,27 +186,20 @@ public sealed class Coordinator
     public IReadOnlyList<GlobalId> TablesUnder(RelationExpr expr)
     {
         ImmutableArray<GlobalId> gets = Planner.Dependencies(expr);
-        if (gets.Length == 1)
-        {
-            return TablesUnder(gets[0]);
-        }
+        return gets.Length == 1 ? TablesUnder(gets[0]) : TablesUnder(gets);
+    }
+
+    private List<GlobalId> TablesUnder(IEnumerable<GlobalId> ids)
+    {
         var tables = new List<GlobalId>();
-        foreach (GlobalId id in gets)
+        foreach (GlobalId id in ids)
         {
             AddDistinct(tables, TablesUnder(id));
         }
         return tables;
     }
 
-    private List<GlobalId> TablesUnder(ImmutableArray<SourceImport> sources)
-    {
-        var tables = new List<GlobalId>();
-        foreach (SourceImport source in sources)
-        {
-            AddDistinct(tables, TablesUnder(source.Id));
-        }
-        return tables;
-    }
+    private List<GlobalId> TablesUnder(ImmutableArray<SourceImport> sources) => TablesUnder(sources.Select(source => source.Id));
 
     private static void AddDistinct(List<GlobalId> into, IReadOnlyList<GlobalId> ids)
     {

@@ -213,8 +213,8 @@ public sealed class StorageController
     /// Makes <paramref name="tables"/> readable at <paramref name="timestamp"/> (at most the read timestamp): completes
     /// at once when each one's upper is past it, else when an empty commit has moved the lagging ones past it. Also
     /// marks the tables as in use, so the commits of the next <see cref="TickMs"/> keep them current. Ids that are
-    /// not tables are ignored. The outcome only says whether the advance committed: a read waits for its inputs'
-    /// frontiers either way.
+    /// not tables are ignored. The task completes whether or not the advance committed: a read waits for its inputs'
+    /// frontiers either way, so a failed advance only leaves it to wait for the next tick.
     /// </summary>
     public Task EnsureReadableAsync(IReadOnlyList<GlobalId> tables, ulong timestamp)
     {
