@@ -655,7 +655,8 @@ public sealed class LogConsensus : IConsensus
     }
 
     /// <summary>
-    /// Indexes the records in [from, length), reading <paramref name="chunkBytes"/> at a time; stops at zeros (the space
+    /// Indexes the records in [from, length), reading up to <paramref name="chunkBytes"/> at a time (a record longer
+    /// than that in one read); stops at zeros (the space
     /// written ahead), at a seal, or at the first invalid record: one that fails its checksum (a torn tail that was
     /// never acknowledged) or does not link to the record before it (a leftover of such a tail past a shorter record
     /// appended since).
@@ -669,10 +670,12 @@ public sealed class LogConsensus : IConsensus
         // buffer this instance keeps (operations hold the gate, and Apply copies what it keeps), so catching up
         // allocates nothing: it used to take a fresh 64 KiB array each time, most of a listening process's garbage.
         int nextWant = Math.Min(chunkBytes, FirstReadBytes);
+        int needed = 0; // the length of a record the last read ended inside, which starts the next one
         while (position < length && _sealedTo is null)
         {
-            int want = (int)Math.Min(Math.Min(chunkBytes, nextWant), length - position);
+            int want = (int)Math.Min(Math.Max(Math.Min(chunkBytes, nextWant), needed), length - position);
             nextWant = Math.Min(chunkBytes, nextWant * 2);
+            needed = 0;
             if (_chunk.Length < want)
             {
                 _chunk = new byte[Math.Max(want, Math.Min(chunkBytes, _chunk.Length * 2))];
@@ -712,33 +715,10 @@ public sealed class LogConsensus : IConsensus
                 }
                 if (recordLength > rest.Length)
                 {
-                    if (parsed == 0 && recordLength <= chunkBytes && want < chunkBytes)
-                    {
-                        nextWant = Math.Max(nextWant, recordLength); // read again from here, with room for it
-                    }
-                    else if (parsed == 0)
-                    {
-                        // A record larger than a chunk: read it whole.
-                        var large = new byte[recordLength];
-                        LocationResult<int> whole = await ReadExactlyAsync(segment, position, large);
-                        if (!whole.IsOk)
-                        {
-                            return whole.Error!;
-                        }
-                        if (whole.Value != recordLength || Decode(large) is not Record big)
-                        {
-                            invalid = true;
-                            break;
-                        }
-                        if (big.Link != _lastChecksum)
-                        {
-                            end = true;
-                            break;
-                        }
-                        Apply(big, position, large);
-                        parsed = recordLength;
-                    }
-                    break; // read the next chunk from the first unparsed byte
+                    // The read ends inside this record (the file holds all of it, checked above): read on from its
+                    // start, with room for the whole record however long it is.
+                    needed = recordLength;
+                    break;
                 }
                 if (Decode(rest[..recordLength]) is not Record record)
                 {
@@ -773,6 +753,10 @@ public sealed class LogConsensus : IConsensus
             }
         }
         _end = position;
+        if (_chunk.Length > ReadChunkBytes)
+        {
+            _chunk = []; // grown for a record longer than any read: not worth keeping
+        }
         return LocationResult.Ok;
     }
 

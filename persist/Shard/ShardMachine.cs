@@ -17,8 +17,8 @@ public readonly record struct Applied<T>(T Outcome, ShardState State, bool Chang
 
 /// <summary>
 /// Applies <see cref="StateTransitions"/> to one shard through a compare-and-set retry loop on Consensus, and
-/// caches the newest state it has seen, sharing it with the client's other machines of the shard
-/// (<see cref="PersistContext.LatestStates"/>). One machine per handle; owned by one node loop.
+/// decides on the newest state any machine of the shard in this client has seen, kept once per client in
+/// <see cref="PersistContext.LatestStates"/>. One machine per handle; owned by one node loop.
 /// </summary>
 /// <remarks>
 /// The loop: apply the transition to the newest known state; if it changes nothing, answer from that state;
@@ -31,8 +31,6 @@ public readonly record struct Applied<T>(T Outcome, ShardState State, bool Chang
 public sealed class ShardMachine
 {
     private readonly PersistContext _context;
-    private ShardState? _state; // newest state seen; seqnos only increase
-    private ulong _chainBase; // the complete version _state's chain starts from
 
     public ShardMachine(PersistContext context, ShardId shard)
     {
@@ -42,8 +40,14 @@ public sealed class ShardMachine
 
     public ShardId Shard { get; }
 
-    /// <summary>The newest state this machine has seen, without asking Consensus; null before the first fetch.</summary>
-    public ShardState? Cached => _state;
+    /// <summary>
+    /// The newest state any machine of this shard in this client has seen, without asking Consensus; null before the
+    /// first fetch.
+    /// </summary>
+    public ShardState? Cached => Newest?.State;
+
+    /// <summary>The newest known version and the complete version its chain starts from; seqnos only increase.</summary>
+    private StateVersion? Newest => _context.LatestStates.TryGetValue(Shard, out StateVersion newest) ? newest : null;
 
     /// <summary>The seqno_since of this handle's last complete garbage collection (null before one).</summary>
     internal ulong? CollectedAt { get; set; }
@@ -86,19 +90,13 @@ public sealed class ShardMachine
             }
             if (head.Value is VersionedData version)
             {
-                if (_context.LatestStates.TryGetValue(Shard, out StateVersion shared) && (_state is null || shared.State.SeqNo > _state.SeqNo)
-                    && shared.State.SeqNo <= version.SeqNo)
+                StateVersion? predecessor = Newest;
+                if (predecessor is StateVersion known && known.State.SeqNo >= version.SeqNo)
                 {
-                    // Another handle of this client already decoded a newer version: start from it.
-                    _state = shared.State;
-                    _chainBase = shared.ChainBase;
+                    // One version per seqno: the known state is the head (or a newer one, seen since by another
+                    // handle of this client), already decoded.
+                    return known;
                 }
-                if (_state is ShardState known && known.SeqNo == version.SeqNo)
-                {
-                    // One version per seqno: the cached state is the head.
-                    return new StateVersion(known, _chainBase);
-                }
-                StateVersion? predecessor = _state is ShardState cached ? new StateVersion(cached, _chainBase) : null;
                 PersistResult<List<StateVersion>> decoded = StateVersions.Decode(_context, Shard, [version], predecessor, out int stoppedAt, out ulong chainBase);
                 if (!decoded.IsOk)
                 {
@@ -107,7 +105,7 @@ public sealed class ShardMachine
                 if (stoppedAt == 0)
                 {
                     // Incremental, and the cached state is not the version before it: read the chain up to the head.
-                    ulong from = _state is ShardState older && older.SeqNo >= chainBase && older.SeqNo < version.SeqNo ? older.SeqNo + 1 : chainBase;
+                    ulong from = predecessor is { State: ShardState older } && older.SeqNo >= chainBase ? older.SeqNo + 1 : chainBase;
                     LocationResult<IReadOnlyList<VersionedData>> chain = await _context.Consensus.ScanAsync(Shard.Value, from, (int)Math.Min(version.SeqNo - from + 1, int.MaxValue));
                     if (!chain.IsOk)
                     {
@@ -164,17 +162,11 @@ public sealed class ShardMachine
         // that decides "no change" from it would answer from the past (a merge whose inputs look gone, an upper that
         // looks different): such an answer is only taken from a freshly read state.
         bool fresh = false;
-        if (_context.LatestStates.TryGetValue(Shard, out StateVersion shared) && (_state is null || shared.State.SeqNo > _state.SeqNo))
+        // The newest version any handle of this client saw (its own write, or a fetch): deciding on it spares a
+        // compare-and-set that would fail on an older one.
+        if (Newest is StateVersion cached)
         {
-            // Another handle of this client saw a newer version (its own write, or a fetch): deciding on it spares a
-            // compare-and-set that would fail on the version this handle last saw.
-            _state = shared.State;
-            _chainBase = shared.ChainBase;
-        }
-        if (_state is ShardState cached)
-        {
-            state = cached;
-            chainBase = _chainBase;
+            (state, chainBase) = cached;
         }
         else
         {
@@ -249,12 +241,7 @@ public sealed class ShardMachine
 
     private void Observe(ShardState state, ulong chainBase)
     {
-        if (_state is null || state.SeqNo > _state.SeqNo)
-        {
-            _state = state;
-            _chainBase = chainBase;
-        }
-        if (!_context.LatestStates.TryGetValue(Shard, out StateVersion shared) || state.SeqNo > shared.State.SeqNo)
+        if (Newest is not StateVersion known || state.SeqNo > known.State.SeqNo)
         {
             _context.LatestStates[Shard] = new StateVersion(state, chainBase);
         }
