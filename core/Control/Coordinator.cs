@@ -101,7 +101,13 @@ public sealed class Coordinator
                     {
                         return error;
                     }
-                    CreateMaterializedViewDataflow(item, ((CreateMaterializedViewPlan)planned.Plan).Expr, entry.ShardId!, Storage.Oracle.ReadTs);
+                    RelationExpr expr = ((CreateMaterializedViewPlan)planned.Plan).Expr;
+                    PersistResult<ulong> asOf = await ResumeAsOfAsync(expr, entry.ShardId!);
+                    if (!asOf.IsOk)
+                    {
+                        return $"materialized view {entry.Id} ({entry.Name}): reading the upper of its shard: {asOf.Error}";
+                    }
+                    CreateMaterializedViewDataflow(item, expr, entry.ShardId!, asOf.Value);
                     break;
                 }
                 case CatalogItemKind.Index:
@@ -116,6 +122,32 @@ public sealed class Coordinator
         }
         Compute.AllowWrites();
         return null;
+    }
+
+    /// <summary>
+    /// Where a materialized view's dataflow restarts after environmentd does: just below the upper its shard reached,
+    /// so its sink continues without a gap (the previous environmentd held the view's inputs there, see
+    /// <see cref="ComputeController.InputHold"/>), but not before what its inputs still hold nor after the read
+    /// timestamp. A view whose shard was never written starts at the read timestamp, as a new one does.
+    /// </summary>
+    private async Task<PersistResult<ulong>> ResumeAsOfAsync(RelationExpr expr, string shard)
+    {
+        ulong readTs = Storage.Oracle.ReadTs;
+        PersistResult<Frontier> upper = await Storage.FetchUpperAsync(new ShardId(shard));
+        if (!upper.IsOk)
+        {
+            return upper.Error!;
+        }
+        if (upper.Value!.IsEmpty || upper.Value.Time == 0)
+        {
+            return readTs;
+        }
+        ulong asOf = Math.Min(readTs, upper.Value.Time - 1);
+        foreach (SourceImport source in SourcesOf(expr))
+        {
+            asOf = Math.Max(asOf, Storage.HeldSince(source.ShardId));
+        }
+        return asOf;
     }
 
     /// <summary>A fresh id for a dataflow object that lives only as long as one query.</summary>

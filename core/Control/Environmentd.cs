@@ -70,7 +70,7 @@ public sealed class Environmentd(EnvironmentdConfig config) : INode
         compute.Link = new TransportLink(transport);
         compute.OnStatus = status => context.Trace("compute.status", status);
         compute.SourceSince = storage.HeldSince;
-        storage.HoldFloor = compute.HydratingAsOf;
+        storage.HoldFloor = compute.InputHold;
         var coordinator = new Coordinator(catalog, storage, compute, context.Clock, context.Random);
         storage.Companions = coordinator.CompanionsOf;
         context.Spawn("storage-commit", () => storage.RunAsync(stopping));

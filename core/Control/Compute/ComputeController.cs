@@ -112,35 +112,62 @@ public sealed class ComputeController
     }
 
     /// <summary>
-    /// The earliest as_of among live dataflows that read <paramref name="shard"/> and have not yet reported output past
-    /// it, or null: the replica may still be about to read the shard there, so its since must not pass it yet.
+    /// The earliest time a live dataflow that reads <paramref name="shard"/> may still have to be rebuilt from (see
+    /// <see cref="ResumeFloor"/>), or null: the shard's since must not pass it, or a replica that reconnects could not
+    /// continue that dataflow's outputs without a gap.
     /// </summary>
-    public ulong? HydratingAsOf(string shard)
+    public ulong? InputHold(string shard)
     {
-        ulong? floor = null;
+        ulong? hold = null;
         foreach (DataflowState dataflow in _dataflows)
         {
-            bool reads = false;
             foreach (SourceImport source in dataflow.Description.SourceImports)
             {
-                reads |= source.ShardId == shard;
+                if (source.ShardId == shard)
+                {
+                    hold = Earliest(hold, ResumeFloor(dataflow));
+                    break;
+                }
             }
-            if (!reads)
+        }
+        return hold;
+    }
+
+    /// <summary>
+    /// The earliest time a rebuild of <paramref name="dataflow"/> must start from so that what it has already made
+    /// durable or delivered continues without a gap, or null when any time will do. Until every export has reported
+    /// output past the as_of, the as_of. A materialized view's sink, just below the upper it has made durable: a
+    /// rebuild from later would write the view's contents at that later time only, and the view's shard would be
+    /// wrong at every time in between (Materialize holds a view's inputs at its write frontier for the same reason).
+    /// A subscribe, just below what it has delivered. An index is rebuilt whole and needs nothing.
+    /// </summary>
+    private ulong? ResumeFloor(DataflowState dataflow)
+    {
+        DataflowDescription description = dataflow.Description;
+        ulong? floor = null;
+        foreach (GlobalId export in description.ExportIds)
+        {
+            if (!_collections.TryGetValue(export, out CollectionState? collection) || collection.WriteFrontier.LessEqual(description.AsOf))
             {
-                continue;
+                floor = Earliest(floor, description.AsOf);
             }
-            bool hydrated = true;
-            foreach (GlobalId export in dataflow.Description.ExportIds)
+        }
+        foreach (SinkExport sink in description.SinkExports)
+        {
+            if (sink.Target is PersistSinkTarget && _collections.TryGetValue(sink.SinkId, out CollectionState? view) && !view.OutputFrontier.IsEmpty)
             {
-                hydrated &= _collections.TryGetValue(export, out CollectionState? collection) && !collection.WriteFrontier.LessEqual(dataflow.Description.AsOf);
+                // Before the sink first reports, its upper is unknown: the as_of is the floor.
+                floor = Earliest(floor, view.OutputFrontier.Time > 0 ? view.OutputFrontier.Time - 1 : description.AsOf);
             }
-            if (!hydrated)
+            if (_subscribes.TryGetValue(sink.SinkId, out Subscription? subscription) && subscription.Delivered is { IsEmpty: false } delivered && delivered.Time > 0)
             {
-                floor = Math.Min(floor ?? ulong.MaxValue, dataflow.Description.AsOf);
+                floor = Earliest(floor, delivered.Time - 1);
             }
         }
         return floor;
     }
+
+    private static ulong? Earliest(ulong? a, ulong? b) => a is ulong x && b is ulong y ? Math.Min(x, y) : a ?? b;
 
     /// <summary>Allows the replica to write materialized views (after this environmentd became the leader).</summary>
     public void AllowWrites()
@@ -229,8 +256,9 @@ public sealed class ComputeController
 
     /// <summary>
     /// Moves every long-lived export's compaction frontier to <paramref name="frontier"/>, held back to the
-    /// earliest pending peek so no answer is compacted away while it waits. Transient exports are dropped by their
-    /// owners and skipped here.
+    /// earliest pending peek so no answer is compacted away while it waits, and to its dataflow's
+    /// <see cref="ResumeFloor"/> so a rebuild after a reconnect starts early enough. Transient exports are dropped by
+    /// their owners and skipped here.
     /// </summary>
     public void ApplyReadPolicy(ulong frontier)
     {
@@ -242,7 +270,12 @@ public sealed class ComputeController
         {
             if (id.Kind == GlobalIdKind.User && collection.AllowedCompaction is not { IsEmpty: true })
             {
-                AllowCompaction(id, Frontier.At(frontier));
+                ulong target = frontier;
+                if (_dataflowsByExport.TryGetValue(id, out DataflowState? dataflow) && ResumeFloor(dataflow) is ulong floor)
+                {
+                    target = Math.Min(target, floor);
+                }
+                AllowCompaction(id, Frontier.At(target));
             }
         }
     }
@@ -306,6 +339,10 @@ public sealed class ComputeController
         switch (response)
         {
             case Frontiers frontiers:
+                if (frontiers.OutputFrontier is Frontier output && _collections.TryGetValue(frontiers.Id, out CollectionState? sink) && output > sink.OutputFrontier)
+                {
+                    sink.OutputFrontier = output;
+                }
                 if (frontiers.WriteFrontier is Frontier write && _collections.TryGetValue(frontiers.Id, out CollectionState? collection) && write > collection.WriteFrontier)
                 {
                     collection.WriteFrontier = write;
@@ -394,6 +431,9 @@ public sealed class ComputeController
     private sealed class CollectionState
     {
         public Frontier WriteFrontier { get; set; } = Frontier.Minimum;
+
+        /// <summary>What the export has made durable (a materialized view's shard upper), as last reported.</summary>
+        public Frontier OutputFrontier { get; set; } = Frontier.Minimum;
 
         public Frontier? AllowedCompaction { get; set; }
 

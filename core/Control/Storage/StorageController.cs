@@ -67,8 +67,8 @@ public sealed class StorageController
     public TimestampOracle Oracle => _oracle;
 
     /// <summary>
-    /// A time a shard's since must not pass yet even if the read timestamp has moved on (the as_of of a dataflow that is
-    /// still starting to read it), or null. Set by environmentd from the compute controller.
+    /// A time a shard's since must not pass yet even if the read timestamp has moved on (where a dataflow that reads it
+    /// would have to restart from), or null. Set by environmentd from the compute controller.
     /// </summary>
     public Func<string, ulong?>? HoldFloor { get; set; }
 
@@ -133,6 +133,17 @@ public sealed class StorageController
     /// <summary>Where this controller's hold on <paramref name="shard"/> stands: the shard's since is at or below it (0 when not held).</summary>
     public ulong HeldSince(string shard) =>
         _holds.TryGetValue(shard, out SinceHandle? hold) && !hold.Since.IsEmpty ? hold.Since.Time : 0;
+
+    /// <summary>The upper of <paramref name="shard"/> as persist has it now (the minimum for a shard never written).</summary>
+    public async Task<PersistResult<Frontier>> FetchUpperAsync(ShardId shard)
+    {
+        PersistResult<ShardState> state = await _persist.FetchStateAsync(shard);
+        if (state.IsOk)
+        {
+            return state.Value!.Upper;
+        }
+        return state.Error!.Kind == PersistErrorKind.ShardDropped ? Frontier.Minimum : state.Error!;
+    }
 
     /// <summary>Releases the hold on a dropped shard's since.</summary>
     public void ReleaseSince(ShardId shard)
