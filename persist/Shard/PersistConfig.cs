@@ -42,9 +42,9 @@ public sealed record PersistConfig
     /// <summary>
     /// Whether the upkeep a call generates (compaction, maintenance) runs after the call returns, on the same loop,
     /// one pass at a time per handle (as Materialize's background compaction does), instead of before: a write's
-    /// acknowledgement then never waits for upkeep. Off by default: with it on, the one-client UPDATE load of
-    /// <c>tests/bench</c> took more kernel CPU per write (about 1.2 ms instead of 0.9) and longer (1.0 ms instead of
-    /// 0.85; not analysed further). The <c>persist</c> simulation runs it on and <c>persist-inline-upkeep</c> off;
+    /// acknowledgement then never waits for upkeep. Off by default: in five alternating runs of a one-client pgbench
+    /// UPDATE load (an indexed table and an indexed view), four were slower with it on (0.80-1.06 ms against
+    /// 0.70-0.95 ms a write) and four took more kernel CPU per write; not analysed further. The <c>persist</c> simulation runs it on and <c>persist-inline-upkeep</c> off;
     /// end-to-end seeds 1 to 2,000 pass with it on, 469 (which once read a wrong view with it on) among them.
     /// </summary>
     public bool UpkeepInBackground { get; init; }
