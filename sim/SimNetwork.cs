@@ -371,6 +371,7 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
     private bool _localClosed;
     private bool _peerFinished;
     private string? _brokenReason;
+    private bool _lostFrame; // a send of this end was lost: the connection is breaking, and nothing sent after it arrives
     private long _lastArrivalNanos;
 
     private sealed class InFlight(byte[]? payload, long sentNanos)
@@ -403,9 +404,17 @@ internal sealed class SimConnectionEnd(SimNode node, long epoch, long id, Endpoi
             return NetStatus.FrameTooLarge;
         }
         SimNetwork net = World.Network;
+        if (_lostFrame)
+        {
+            // TCP never delivers bytes past a gap: what follows a lost frame is lost with it (the sender learns of
+            // the break later). Delivering it once let a subscribe batch arrive without the batch before it
+            // (end-to-end seed 434).
+            return NetStatus.Ok;
+        }
         if (net.Chance(World.Faults.ConnectionLossProbability))
         {
             World.Record(node, "frame-lost", $"#{id}: connection breaks");
+            _lostFrame = true;
             long detect = net.DrawLatencyNanos(node, Peer.Node);
             BreakBothAfter(detect, "connection reset (frame lost)");
             return NetStatus.Ok; // the sender learns of the loss later, as with TCP

@@ -272,6 +272,16 @@ public sealed class ComputeReplica
         // Peeks and frontier reports belonged to the old connection; the new controller re-sends what it needs.
         _peeks.Clear();
         _reported.Clear();
+        // So did the subscribes' batches: some may have been lost with it. A subscribe is never kept across a
+        // reconnect (the replay rebuilds it from what the controller received), so the old one sends nothing more;
+        // sending on would put a batch on the new connection without the lost ones before it (seed 1144).
+        foreach (DataflowEntry entry in _dataflows)
+        {
+            foreach (SubscribeSink subscribe in entry.Subscribes)
+            {
+                subscribe.Silence();
+            }
+        }
     }
 
     private void HandleCreateInstance(CreateInstance create)

@@ -35,6 +35,9 @@ public sealed class SubscribeSink
     /// <summary>True once the subscribe completed, failed or was dropped: nothing more is sent.</summary>
     public bool IsDone { get; private set; }
 
+    /// <summary>Sends nothing more (its batches went to a controller connection that is gone).</summary>
+    public void Silence() => IsDone = true;
+
     /// <summary>Emits the batches that are complete; returns what to send (in order).</summary>
     public List<SubscribeEvent> Drive()
     {

@@ -367,7 +367,9 @@ public sealed class ComputeController
                         // The replica rebuilt the subscribe after a reconnect; this controller did not drop it.
                         break;
                     }
-                    subscription.Deliver(subscribe.Event);
+                    // A batch that does not continue what was delivered (or, first, start at the as_of) is dropped: the
+                    // replica lost batches with a connection, and the replayed subscribe sends them again.
+                    subscription.Deliver(subscribe.Event, _dataflowsByExport.TryGetValue(subscribe.Id, out DataflowState? source) ? source.Description.AsOf : null);
                     if (subscription.Finished)
                     {
                         _subscribes.Remove(subscribe.Id);
@@ -460,9 +462,13 @@ public sealed class Subscription(GlobalId id)
     /// repeats times already delivered, and only the part at or beyond <see cref="Delivered"/> is kept, so the output
     /// stays contiguous and each change appears once.
     /// </summary>
-    internal void Deliver(SubscribeEvent subscribeEvent)
+    internal void Deliver(SubscribeEvent subscribeEvent, ulong? asOf = null)
     {
         if (Finished)
+        {
+            return;
+        }
+        if (subscribeEvent is SubscribeBatch next && (Delivered is Frontier seen ? seen < next.Lower : asOf is ulong start && Frontier.At(start) < next.Lower))
         {
             return;
         }

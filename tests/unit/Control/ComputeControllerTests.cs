@@ -69,6 +69,32 @@ public class ComputeControllerTests
         Assert.Equal(399UL, controller.InputHold("t"));
     }
 
+    /// <summary>
+    /// The controller takes a subscribe's batches only in order: the first from the as_of, each later one from where
+    /// the last ended. One that skips ahead (the replica sent it after batches lost with a connection) is dropped,
+    /// and the subscribe the replay rebuilds sends the missing ones.
+    /// </summary>
+    [Fact]
+    public void Subscribe_BatchAfterAGap_IsDropped()
+    {
+        ComputeController controller = NewController();
+        GlobalId sink = GlobalId.TransientId(1);
+        Subscription subscription = controller.Subscribe(sink);
+        controller.CreateDataflow(new DataflowDescription(
+            "subscribe", [new SourceImport(s_table, "t", s_row)], [], [new BuildDesc(sink, new Get(s_table, s_row))], [],
+            [new SinkExport(sink, sink, new SubscribeSinkTarget(), s_row)], 100, null));
+
+        controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(150), Frontier.At(200), [])));
+        Assert.Null(subscription.Delivered);
+        controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(100), Frontier.At(150), [])));
+        Assert.Equal(Frontier.At(150), subscription.Delivered);
+        controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(160), Frontier.At(200), [])));
+        Assert.Equal(Frontier.At(150), subscription.Delivered);
+        controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(150), Frontier.At(200), [])));
+        Assert.Equal(Frontier.At(200), subscription.Delivered);
+        Assert.Equal(2, subscription.Drain().Count);
+    }
+
     private static ComputeController NewController() => new(new CreateInstance("mem://", "mem://", 1), 1);
 
     private static DataflowDescription MaterializedView(ulong asOf) => new(
