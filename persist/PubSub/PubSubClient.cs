@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Kernel.Persist.Location;
 using Kernel.Persist.Shard;
 using Kernel.Runtime;
 
@@ -31,11 +32,13 @@ public sealed class PubSubClient : IShardNotifier
     /// <summary>Announcements received from the hub so far (for tests and introspection).</summary>
     public long AnnouncementsReceived { get; private set; }
 
-    public void Published(ShardId shard, ulong seqNo)
+    public void Published(ShardId shard, ulong seqNo, byte[]? version)
     {
-        Signal(shard).Advance(seqNo);
-        _connection?.Send(PubSubMessages.Encode(PubSubKind.Publish, shard, seqNo));
+        Signal(shard).Advance(seqNo, version);
+        _connection?.Send(PubSubMessages.EncodePublish(shard, seqNo, version));
     }
+
+    public VersionedData? Pushed(ShardId shard) => _shards.TryGetValue(shard, out ShardSignal? signal) ? signal.Pushed : null;
 
     public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, TimeSpan pollInterval, CancellationToken cancellationToken)
     {
@@ -83,10 +86,11 @@ public sealed class PubSubClient : IShardNotifier
                 {
                     break;
                 }
-                if (PubSubMessages.TryDecode(received.Payload, out PubSubKind kind, out ShardId shard, out ulong seqNo) && kind == PubSubKind.Publish)
+                if (PubSubMessages.TryDecode(received.Payload, out PubSubKind kind, out ShardId shard, out ulong seqNo, out byte[]? version)
+                    && kind is PubSubKind.Publish or PubSubKind.PublishState)
                 {
                     AnnouncementsReceived++;
-                    Signal(shard).Advance(seqNo);
+                    Signal(shard).Advance(seqNo, version);
                 }
             }
             _connection = null;

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Kernel.Persist.Location;
 using Kernel.Persist.Shard;
 using Kernel.Runtime;
 
@@ -43,11 +44,11 @@ public sealed class PubSubServer
     }
 
     /// <summary>Forwards an announcement to every subscriber of the shard but its sender, and wakes local waiters.</summary>
-    private void Announce(ShardId shard, ulong seqNo, IConnection? sender)
+    private void Announce(ShardId shard, ulong seqNo, byte[]? version, IConnection? sender)
     {
         if (_subscribers.TryGetValue(shard, out List<IConnection>? targets))
         {
-            byte[] frame = PubSubMessages.Encode(PubSubKind.Publish, shard, seqNo);
+            byte[] frame = PubSubMessages.EncodePublish(shard, seqNo, version);
             foreach (IConnection target in targets)
             {
                 if (!ReferenceEquals(target, sender))
@@ -58,7 +59,7 @@ public sealed class PubSubServer
         }
         if (_local.TryGetValue(shard, out ShardSignal? signal))
         {
-            signal.Advance(seqNo);
+            signal.Advance(seqNo, version);
         }
     }
 
@@ -73,11 +74,13 @@ public sealed class PubSubServer
 
     private sealed class LocalNotifier(PubSubServer server) : IShardNotifier
     {
-        public void Published(ShardId shard, ulong seqNo)
+        public void Published(ShardId shard, ulong seqNo, byte[]? version)
         {
             server.LocalSignal(shard);
-            server.Announce(shard, seqNo, null);
+            server.Announce(shard, seqNo, version, null);
         }
+
+        public VersionedData? Pushed(ShardId shard) => server._local.TryGetValue(shard, out ShardSignal? signal) ? signal.Pushed : null;
 
         public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, System.TimeSpan pollInterval, CancellationToken cancellationToken)
         {
@@ -114,7 +117,7 @@ public sealed class PubSubServer
                 while (!cancellationToken.IsCancellationRequested)
                 {
                     Received received = await connection.ReceiveAsync(cancellationToken);
-                    if (!received.IsFrame || !PubSubMessages.TryDecode(received.Payload, out PubSubKind kind, out ShardId shard, out ulong seqNo))
+                    if (!received.IsFrame || !PubSubMessages.TryDecode(received.Payload, out PubSubKind kind, out ShardId shard, out ulong seqNo, out byte[]? version))
                     {
                         return;
                     }
@@ -131,7 +134,7 @@ public sealed class PubSubServer
                         }
                         continue;
                     }
-                    Announce(shard, seqNo, connection);
+                    Announce(shard, seqNo, version, connection);
                 }
             }
             finally

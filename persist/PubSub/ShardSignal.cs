@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Kernel.Persist.Location;
 using Kernel.Persist.Shard;
 using Kernel.Runtime;
 
@@ -21,13 +22,20 @@ internal sealed class ShardSignal
 
     public bool Subscribed { get; set; }
 
-    public void Advance(ulong seqNo)
+    /// <summary>The newest announcement that carried its version's bytes (it may be older than <see cref="LatestSeqNo"/>).</summary>
+    public VersionedData? Pushed { get; private set; }
+
+    public void Advance(ulong seqNo, byte[]? version)
     {
         if (seqNo <= LatestSeqNo)
         {
             return;
         }
         LatestSeqNo = seqNo;
+        if (version is not null)
+        {
+            Pushed = new VersionedData(seqNo, version);
+        }
         foreach (CancellationTokenSource waiter in _waiters.ToArray())
         {
             waiter.Cancel();

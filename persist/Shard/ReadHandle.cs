@@ -233,9 +233,18 @@ public sealed class ReadHandle
     }
 
     /// <summary>The current state, checked: the shard is not dropped and this reader is still registered.</summary>
-    internal async Task<PersistResult<ShardState>> FetchCheckedAsync(CancellationToken cancellationToken)
+    internal async Task<PersistResult<ShardState>> FetchCheckedAsync(CancellationToken cancellationToken, ulong? knownAfter = null)
     {
-        PersistResult<ShardState> fetched = await _machine.FetchAsync(cancellationToken);
+        // A state the client already has (see ShardMachine.KnownAfter) when asked for one newer than knownAfter.
+        PersistResult<ShardState> fetched;
+        if (knownAfter is ulong after && _machine.KnownAfter(after) is ShardState known)
+        {
+            fetched = known;
+        }
+        else
+        {
+            fetched = await _machine.FetchAsync(cancellationToken);
+        }
         if (!fetched.IsOk)
         {
             return fetched;
@@ -310,10 +319,12 @@ public sealed class Listen
         }
         PersistContext context = _reader.Context;
         long deadline = context.Clock.MonotonicNanos + (long)(timeout.TotalMilliseconds * 1_000_000);
+        // After a wait, a newer state the client already has (pushed with the hint that woke it) spares a Consensus read.
+        ulong? knownAfter = null;
         // Bounded by the deadline.
         while (true)
         {
-            PersistResult<ShardState> fetched = await _reader.FetchCheckedAsync(cancellationToken);
+            PersistResult<ShardState> fetched = await _reader.FetchCheckedAsync(cancellationToken, knownAfter);
             if (!fetched.IsOk)
             {
                 return fetched.Error!;
@@ -353,6 +364,7 @@ public sealed class Listen
                 return new PersistError(PersistErrorKind.TimedOut, $"{state.Shard}: no progress past {Frontier} within {timeout}") { Upper = state.Upper };
             }
             await context.Notifier.WaitForChangeAsync(state.Shard, state.SeqNo, context.Config.PollInterval, cancellationToken);
+            knownAfter = state.SeqNo;
         }
     }
 }

@@ -212,7 +212,7 @@ public sealed class ShardMachine
             if (written.IsOk && written.Value == CasOutcome.Committed)
             {
                 Observe(next, nextChainBase);
-                _context.Notifier.Published(Shard, next.SeqNo);
+                _context.Notifier.Published(Shard, next.SeqNo, encoded);
                 return new Applied<T>(decided.Outcome, next, true, last is { IsIndeterminate: true });
             }
             if (!written.IsOk)
@@ -237,6 +237,25 @@ public sealed class ShardMachine
         return last is null
             ? new PersistError(PersistErrorKind.Unavailable, $"{what} on {Shard}: lost {_context.Config.RetriesMax} races in a row")
             : PersistError.From(last, $"{what} on {Shard}");
+    }
+
+    /// <summary>
+    /// A state newer than <paramref name="seqNo"/> that this client has without reading Consensus, or null: the version
+    /// the pubsub hub pushed, decoded on top of the newest state when it is the next one, else that newest state. Only
+    /// for readers that need some committed state, not the head (a listen); never for deciding a transition.
+    /// </summary>
+    public ShardState? KnownAfter(ulong seqNo)
+    {
+        if (Newest is StateVersion known && _context.Notifier.Pushed(Shard) is VersionedData pushed && pushed.SeqNo == known.State.SeqNo + 1)
+        {
+            // Bytes that do not decode on top of the newest state are left for Consensus to settle.
+            PersistResult<List<StateVersion>> decoded = StateVersions.Decode(_context, Shard, [pushed], known, out int stoppedAt, out _);
+            if (decoded.IsOk && stoppedAt == 1)
+            {
+                Observe(decoded.Value![0].State, decoded.Value[0].ChainBase);
+            }
+        }
+        return Newest is StateVersion newest && newest.State.SeqNo > seqNo ? newest.State : null;
     }
 
     private void Observe(ShardState state, ulong chainBase)

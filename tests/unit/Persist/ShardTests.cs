@@ -4,6 +4,7 @@ using System.Threading.Tasks;
 using Kernel.Persist;
 using Kernel.Persist.Data;
 using Kernel.Persist.Location;
+using Kernel.Persist.PubSub;
 using Kernel.Persist.Shard;
 using Kernel.Runtime;
 using Kernel.Tests.Unit.Persist.Support;
@@ -763,6 +764,106 @@ public sealed class ShardTests
         Assert.True(appended.Committed);
         Assert.Equal(0, consensus.Mismatches);
         Assert.Equal([U(1, 1), U(2, 1)], await SnapshotAsync(client, shard, 1));
+    }
+
+    public enum Hint
+    {
+        WithVersion,
+        AnnounceOnly,
+        WithGarbage,
+    }
+
+    /// <summary>
+    /// A listen woken by a hint that carries the committed version's bytes decodes them on top of its newest state and
+    /// skips the Consensus read after the wait (its first look still reads Consensus); a hint without bytes, or with
+    /// bytes that do not decode, sends it to Consensus. What it returns is the same every way.
+    /// </summary>
+    [Theory]
+    [InlineData(Hint.WithVersion, 1)]
+    [InlineData(Hint.AnnounceOnly, 2)]
+    [InlineData(Hint.WithGarbage, 2)]
+    public async Task Listen_WokenWithThePushedVersion_SkipsTheConsensusRead(Hint hint, int headReads)
+    {
+        var consensus = new MemoryConsensus();
+        var blob = new MemoryBlob();
+        var relay = new RelayNotifier(hint);
+        var heads = new HeadCountingConsensus(consensus);
+        var writing = new PersistClient(new PersistContext(blob, consensus, new TestClock(), new SeededRandom(5)) { Notifier = relay });
+        var listening = new PersistClient(new PersistContext(blob, heads, new TestClock(), new SeededRandom(6)) { Notifier = relay });
+        ShardId shard = NewShard();
+        WriteHandle writer = (await writing.OpenWriterAsync(shard, "w")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 0)], Frontier.At(0), Frontier.At(1))).Unwrap();
+        ReadHandle reader = (await listening.OpenLeasedReaderAsync(shard, "r")).Unwrap();
+        Subscription subscription = (await reader.SubscribeAsync(0, s_wait)).Unwrap();
+        Assert.Equal([U(1, 0)], subscription.Snapshot);
+
+        heads.Heads = 0;
+        Task<PersistResult<ListenEvent>> next = subscription.Listen.NextAsync(TimeSpan.FromSeconds(10));
+        Assert.False(next.IsCompleted);
+        (await writer.CompareAndAppendAsync([U(2, 1)], Frontier.At(1), Frontier.At(2))).Unwrap();
+        ListenEvent listened = (await next).Unwrap();
+        Assert.Equal([U(2, 1)], listened.Updates);
+        Assert.Equal(Frontier.At(2), listened.Progress);
+        Assert.Equal(headReads, heads.Heads);
+    }
+
+    /// <summary>Hands every announcement straight to the waits (one process's hub, without a network).</summary>
+    private sealed class RelayNotifier(Hint hint) : IShardNotifier
+    {
+        private readonly List<(ulong Seen, TaskCompletionSource Woken)> _waits = [];
+        private VersionedData? _pushed;
+        private ulong _latest;
+
+        public void Published(ShardId shard, ulong seqNo, byte[]? version)
+        {
+            _latest = Math.Max(_latest, seqNo);
+            _pushed = hint switch
+            {
+                Hint.WithVersion when version is not null => new VersionedData(seqNo, version),
+                Hint.WithGarbage => new VersionedData(seqNo, [1, 2, 3, 4, 5]),
+                _ => _pushed,
+            };
+            foreach ((ulong seen, TaskCompletionSource woken) in _waits.ToArray())
+            {
+                if (seqNo > seen)
+                {
+                    _waits.Remove((seen, woken));
+                    woken.SetResult();
+                }
+            }
+        }
+
+        public VersionedData? Pushed(ShardId shard) => _pushed;
+
+        public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, TimeSpan pollInterval, System.Threading.CancellationToken cancellationToken)
+        {
+            if (_latest > seenSeqNo)
+            {
+                return Task.CompletedTask;
+            }
+            var woken = new TaskCompletionSource();
+            _waits.Add((seenSeqNo, woken));
+            return woken.Task;
+        }
+    }
+
+    private sealed class HeadCountingConsensus(IConsensus inner) : IConsensus
+    {
+        public int Heads { get; set; }
+
+        public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key)
+        {
+            Heads++;
+            return inner.HeadAsync(key);
+        }
+
+        public ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next) => inner.CompareAndSetAsync(key, expected, next);
+
+        public ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit) => inner.ScanAsync(key, from, limit);
+
+        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqNo) => inner.TruncateAsync(key, seqNo);
+
+        public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
     }
 
     private sealed class MismatchCountingConsensus(IConsensus inner) : IConsensus
