@@ -60,10 +60,7 @@ public class ComputeControllerTests
     {
         ComputeController controller = NewController();
         GlobalId sink = GlobalId.TransientId(1);
-        controller.Subscribe(sink);
-        controller.CreateDataflow(new DataflowDescription(
-            "subscribe", [new SourceImport(s_table, "t", s_row)], [], [new BuildDesc(sink, new Get(s_table, s_row))], [],
-            [new SinkExport(sink, sink, new SubscribeSinkTarget(), s_row)], 100, null));
+        SubscribeAt(controller, sink, 100);
         controller.Handle(new Frontiers(sink, Frontier.At(500), Frontier.At(500), Frontier.At(500)));
         controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(100), Frontier.At(400), [])));
         Assert.Equal(399UL, controller.InputHold("t"));
@@ -79,10 +76,7 @@ public class ComputeControllerTests
     {
         ComputeController controller = NewController();
         GlobalId sink = GlobalId.TransientId(1);
-        Subscription subscription = controller.Subscribe(sink);
-        controller.CreateDataflow(new DataflowDescription(
-            "subscribe", [new SourceImport(s_table, "t", s_row)], [], [new BuildDesc(sink, new Get(s_table, s_row))], [],
-            [new SinkExport(sink, sink, new SubscribeSinkTarget(), s_row)], 100, null));
+        Subscription subscription = SubscribeAt(controller, sink, 100);
 
         controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(150), Frontier.At(200), [])));
         Assert.Null(subscription.Delivered);
@@ -93,6 +87,16 @@ public class ComputeControllerTests
         controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(150), Frontier.At(200), [])));
         Assert.Equal(Frontier.At(200), subscription.Delivered);
         Assert.Equal(2, subscription.Drain().Count);
+    }
+
+    /// <summary>A subscribe of t at <paramref name="asOf"/>, as a session starts one.</summary>
+    private static Subscription SubscribeAt(ComputeController controller, GlobalId sink, ulong asOf)
+    {
+        Subscription subscription = controller.Subscribe(sink);
+        controller.CreateDataflow(new DataflowDescription(
+            "subscribe", [new SourceImport(s_table, "t", s_row)], [], [new BuildDesc(sink, new Get(s_table, s_row))], [],
+            [new SinkExport(sink, sink, new SubscribeSinkTarget(), s_row)], asOf, null));
+        return subscription;
     }
 
     private static ComputeController NewController() => new(new CreateInstance("mem://", "mem://", 1), 1);
