@@ -26,6 +26,9 @@ public interface IShardNotifier
     /// <summary>The newest version of <paramref name="shard"/> that arrived with its bytes, or null.</summary>
     VersionedData? Pushed(ShardId shard);
 
+    /// <summary>Whether announcements can arrive now (a hub is connected); without them every wait is a poll.</summary>
+    bool Announces { get; }
+
     /// <summary>
     /// Completes when a state of <paramref name="shard"/> newer than <paramref name="seenSeqNo"/> is announced, or after
     /// <paramref name="pollInterval"/>, whichever is first; canceled with <paramref name="cancellationToken"/>.
@@ -41,6 +44,8 @@ public sealed class PollingNotifier(IClock clock) : IShardNotifier
     }
 
     public VersionedData? Pushed(ShardId shard) => null;
+
+    public bool Announces => false;
 
     public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, TimeSpan pollInterval, CancellationToken cancellationToken) =>
         clock.Delay(pollInterval, cancellationToken);

@@ -40,6 +40,8 @@ public sealed class PubSubClient : IShardNotifier
 
     public VersionedData? Pushed(ShardId shard) => _shards.TryGetValue(shard, out ShardSignal? signal) ? signal.Pushed : null;
 
+    public bool Announces => _connection is { IsOpen: true };
+
     public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, TimeSpan pollInterval, CancellationToken cancellationToken)
     {
         ShardSignal signal = Signal(shard);

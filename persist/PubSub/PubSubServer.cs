@@ -82,6 +82,8 @@ public sealed class PubSubServer
 
         public VersionedData? Pushed(ShardId shard) => server._local.TryGetValue(shard, out ShardSignal? signal) ? signal.Pushed : null;
 
+        public bool Announces => true;
+
         public Task WaitForChangeAsync(ShardId shard, ulong seenSeqNo, System.TimeSpan pollInterval, CancellationToken cancellationToken)
         {
             return server.LocalSignal(shard).WaitAsync(server._context.Clock, seenSeqNo, pollInterval, cancellationToken);

@@ -233,23 +233,25 @@ public sealed class ReadHandle
     }
 
     /// <summary>The current state, checked: the shard is not dropped and this reader is still registered.</summary>
-    internal async Task<PersistResult<ShardState>> FetchCheckedAsync(CancellationToken cancellationToken, ulong? knownAfter = null)
+    internal async Task<PersistResult<ShardState>> FetchCheckedAsync(CancellationToken cancellationToken)
     {
-        // A state the client already has (see ShardMachine.KnownAfter) when asked for one newer than knownAfter.
-        PersistResult<ShardState> fetched;
-        if (knownAfter is ulong after && _machine.KnownAfter(after) is ShardState known)
-        {
-            fetched = known;
-        }
-        else
-        {
-            fetched = await _machine.FetchAsync(cancellationToken);
-        }
-        if (!fetched.IsOk)
-        {
-            return fetched;
-        }
-        ShardState state = fetched.Value!;
+        PersistResult<ShardState> fetched = await _machine.FetchAsync(cancellationToken);
+        return fetched.IsOk ? Checked(fetched.Value!) : fetched;
+    }
+
+    /// <summary>
+    /// A state newer than <paramref name="seqNo"/> that the client has without reading Consensus (see
+    /// <see cref="ShardMachine.KnownAfter"/>), checked as <see cref="FetchCheckedAsync"/> does; false when it has none.
+    /// </summary>
+    internal bool TryKnownChecked(ulong seqNo, out PersistResult<ShardState> known)
+    {
+        ShardState? state = _machine.KnownAfter(seqNo);
+        known = state is null ? default : Checked(state);
+        return state is not null;
+    }
+
+    private PersistResult<ShardState> Checked(ShardState state)
+    {
         if (state.IsTombstone)
         {
             return new PersistError(PersistErrorKind.ShardDropped, $"{Shard} has been dropped");
@@ -300,6 +302,7 @@ public sealed record Subscription(ulong AsOf, IReadOnlyList<Update> Snapshot, Li
 public sealed class Listen
 {
     private readonly ReadHandle _reader;
+    private ulong _looked; // the seqno of the state this listen looked at last; 0 before the first
 
     internal Listen(ReadHandle reader, Frontier frontier)
     {
@@ -319,17 +322,35 @@ public sealed class Listen
         }
         PersistContext context = _reader.Context;
         long deadline = context.Clock.MonotonicNanos + (long)(timeout.TotalMilliseconds * 1_000_000);
-        // After a wait, a newer state the client already has (pushed with the hint that woke it) spares a Consensus read.
-        ulong? knownAfter = null;
+        // A state newer than the one this listen looked at last, which the client already has (its own newest, or the
+        // one pushed with the hint that woke it), spares a Consensus read. With none, and a hub to announce commits,
+        // the listen first waits for a hint (up to the poll interval) and reads Consensus only after that wait: a lost
+        // hint costs latency, never progress.
+        bool waited = !context.Notifier.Announces;
         // Bounded by the deadline.
         while (true)
         {
-            PersistResult<ShardState> fetched = await _reader.FetchCheckedAsync(cancellationToken, knownAfter);
+            PersistResult<ShardState> fetched;
+            if (_looked > 0 && _reader.TryKnownChecked(_looked, out PersistResult<ShardState> known))
+            {
+                fetched = known;
+            }
+            else if (_looked > 0 && !waited)
+            {
+                await context.Notifier.WaitForChangeAsync(_reader.Shard, _looked, context.Config.PollInterval, cancellationToken);
+                waited = true;
+                continue;
+            }
+            else
+            {
+                fetched = await _reader.FetchCheckedAsync(cancellationToken);
+            }
             if (!fetched.IsOk)
             {
                 return fetched.Error!;
             }
             ShardState state = fetched.Value!;
+            _looked = state.SeqNo;
             ulong from = Frontier.Time;
             // from >= 1: a listen starts after some time.
             if (!state.Since.LessEqual(from - 1))
@@ -364,7 +385,7 @@ public sealed class Listen
                 return new PersistError(PersistErrorKind.TimedOut, $"{state.Shard}: no progress past {Frontier} within {timeout}") { Upper = state.Upper };
             }
             await context.Notifier.WaitForChangeAsync(state.Shard, state.SeqNo, context.Config.PollInterval, cancellationToken);
-            knownAfter = state.SeqNo;
+            waited = true;
         }
     }
 }
