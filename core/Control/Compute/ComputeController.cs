@@ -369,7 +369,11 @@ public sealed class ComputeController
                     }
                     // A batch that does not continue what was delivered (or, first, start at the as_of) is dropped: the
                     // replica lost batches with a connection, and the replayed subscribe sends them again.
-                    subscription.Deliver(subscribe.Event, _dataflowsByExport.TryGetValue(subscribe.Id, out DataflowState? source) ? source.Description.AsOf : null);
+                    if (!subscription.Deliver(subscribe.Event, _dataflowsByExport.TryGetValue(subscribe.Id, out DataflowState? source) ? source.Description.AsOf : null)
+                        && subscribe.Event is SubscribeBatch skipped)
+                    {
+                        Log($"subscribe {subscribe.Id}: dropped batch [{skipped.Lower}, {skipped.Upper}), which does not continue what was delivered ({subscription.Delivered?.ToString() ?? "nothing yet"})");
+                    }
                     if (subscription.Finished)
                     {
                         _subscribes.Remove(subscribe.Id);
@@ -377,13 +381,18 @@ public sealed class ComputeController
                 }
                 break;
             case Status status:
-                StatusLog.Add($"{status.Kind}: {status.Detail}");
-                OnStatus?.Invoke($"{status.Kind}: {status.Detail}");
-                if (StatusLog.Count > 100)
-                {
-                    StatusLog.RemoveAt(0);
-                }
+                Log($"{status.Kind}: {status.Detail}");
                 break;
+        }
+    }
+
+    private void Log(string message)
+    {
+        StatusLog.Add(message);
+        OnStatus?.Invoke(message);
+        if (StatusLog.Count > 100)
+        {
+            StatusLog.RemoveAt(0);
         }
     }
 
@@ -460,23 +469,24 @@ public sealed class Subscription(GlobalId id)
     /// <summary>
     /// Queues an event. Batches are de-duplicated by frontier: a replica that rebuilt the subscribe after a reconnect
     /// repeats times already delivered, and only the part at or beyond <see cref="Delivered"/> is kept, so the output
-    /// stays contiguous and each change appears once.
+    /// stays contiguous and each change appears once. A batch that starts past what was delivered (or, for the first,
+    /// past <paramref name="asOf"/>) would leave a gap: it is dropped and false returned.
     /// </summary>
-    internal void Deliver(SubscribeEvent subscribeEvent, ulong? asOf = null)
+    internal bool Deliver(SubscribeEvent subscribeEvent, ulong? asOf = null)
     {
         if (Finished)
         {
-            return;
+            return true;
         }
         if (subscribeEvent is SubscribeBatch next && (Delivered is Frontier seen ? seen < next.Lower : asOf is ulong start && Frontier.At(start) < next.Lower))
         {
-            return;
+            return false;
         }
         if (subscribeEvent is SubscribeBatch batch && Delivered is Frontier delivered)
         {
             if (batch.Upper <= delivered)
             {
-                return;
+                return true;
             }
             if (batch.Lower < delivered)
             {
@@ -501,6 +511,7 @@ public sealed class Subscription(GlobalId id)
         {
             waiter.Cancel();
         }
+        return true;
     }
 
     /// <summary>Takes every event that has arrived.</summary>

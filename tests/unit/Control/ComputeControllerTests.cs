@@ -87,6 +87,7 @@ public class ComputeControllerTests
         controller.Handle(new SubscribeResponse(sink, new SubscribeBatch(Frontier.At(150), Frontier.At(200), [])));
         Assert.Equal(Frontier.At(200), subscription.Delivered);
         Assert.Equal(2, subscription.Drain().Count);
+        Assert.Equal(2, controller.StatusLog.FindAll(line => line.Contains("dropped batch", System.StringComparison.Ordinal)).Count);
     }
 
     /// <summary>A subscribe of t at <paramref name="asOf"/>, as a session starts one.</summary>
