@@ -1,8 +1,10 @@
 # Shared by the pgbench-driven scripts here (sourced, not run): the table t (id, k, v) with ROWS rows, its index,
 # the indexed view mv (count and sum per k), a kernel started on a fresh port, a live SUBSCRIBE to mv, and
-# one-client pgbench runs of UPDATE t SET v = v + 1 WHERE id = :id (extended protocol). Expects $work (a scratch
-# directory), $rows and $seconds to be set by the caller.
+# one-client pgbench runs of UPDATE t SET v = v + 1 WHERE id = :id (extended protocol). Takes the caller's arguments
+# (kernel CLI dlls, at least one), makes the scratch directory $work, and expects $rows and $seconds to be set.
 
+[ $# -ge 1 ] || { echo "usage: $0 KERNEL_CLI_DLL [KERNEL_CLI_DLL ...]" >&2; exit 2; }
+work="$(mktemp -d)"
 for tool in psql pg_isready pgbench python3 dotnet; do
     command -v "$tool" > /dev/null || { echo "$0: $tool is not on the PATH" >&2; exit 2; }
 done

@@ -5,11 +5,9 @@
 # Environment: SIGNAL=TERM (default, a graceful stop) or KILL; SECONDS_PER_RUN (20); ROWS (1000000).
 # Needs psql, pg_isready and pgbench (PostgreSQL 15 client programs), python3 and dotnet on the PATH.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 KERNEL_CLI_DLL [KERNEL_CLI_DLL ...]" >&2; exit 2; }
 signal="${SIGNAL:-TERM}"
 seconds="${SECONDS_PER_RUN:-20}"
 rows="${ROWS:-1000000}"
-work="$(mktemp -d)"
 # shellcheck source=kernel-bench.sh
 source "$(dirname "$0")/kernel-bench.sh"
 write_load "$work/load.sql"

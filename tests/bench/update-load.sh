@@ -8,12 +8,10 @@
 # PATH or in ~/.dotnet/tools, the bytes allocated, the gen0 and gen1 collections and the GC pause time per update.
 # Needs psql, pg_isready and pgbench (PostgreSQL 15 client programs), python3 and dotnet on the PATH.
 set -euo pipefail
-[ $# -ge 1 ] || { echo "usage: $0 KERNEL_CLI_DLL [KERNEL_CLI_DLL ...]" >&2; exit 2; }
 seconds="${SECONDS_PER_RUN:-15}"
 rows="${ROWS:-1000000}"
 rounds="${ROUNDS:-2}"
 idle_counts="${IDLE_TABLES:-0 20}"
-work="$(mktemp -d)"
 # shellcheck source=kernel-bench.sh
 source "$(dirname "$0")/kernel-bench.sh"
 counters="$(command -v dotnet-counters || true)"

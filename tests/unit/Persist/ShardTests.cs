@@ -682,7 +682,7 @@ public sealed class ShardTests
     public async Task Gc_BelowAHeldSeqNo_ScansOnlyUpToIt_SkipsWhileItStays_AndCollectsOnceItGoes()
     {
         var blob = new MemoryBlob();
-        var consensus = new ScanCountingConsensus(new MemoryConsensus());
+        var consensus = new CountingConsensus(new MemoryConsensus());
         // Compaction runs with each append and leaves merged-away parts behind; no pass runs on its own.
         PersistConfig config = s_small with { InlinePartBytesMax = 0, MaintenanceEverySeqNos = 1_000_000 };
         var client = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(5), config);
@@ -740,7 +740,7 @@ public sealed class ShardTests
     [Fact]
     public async Task Handles_OfOneClient_ShareDecodedStates_AndDecideOnTheNewestOne()
     {
-        var consensus = new MismatchCountingConsensus(new MemoryConsensus());
+        var consensus = new CountingConsensus(new MemoryConsensus());
         var blob = new MemoryBlob();
         var client = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(3), s_small);
         var other = new PersistClient(blob, consensus, new TestClock(), new SeededRandom(4), s_small);
@@ -788,7 +788,7 @@ public sealed class ShardTests
         var consensus = new MemoryConsensus();
         var blob = new MemoryBlob();
         var relay = new RelayNotifier(hint);
-        var heads = new HeadCountingConsensus(consensus);
+        var heads = new CountingConsensus(consensus);
         var writing = new PersistClient(new PersistContext(blob, consensus, new TestClock(), new SeededRandom(5)) { Notifier = relay });
         var listening = new PersistClient(new PersistContext(blob, heads, new TestClock(), new SeededRandom(6)) { Notifier = relay });
         ShardId shard = NewShard();
@@ -859,30 +859,20 @@ public sealed class ShardTests
         }
     }
 
-    private sealed class HeadCountingConsensus(IConsensus inner) : IConsensus
+    /// <summary>Consensus that counts what the tests look at: head reads, refused compare-and-sets, versions scanned.</summary>
+    private sealed class CountingConsensus(IConsensus inner) : IConsensus
     {
         public int Heads { get; set; }
+
+        public int Mismatches { get; set; }
+
+        public long VersionsScanned { get; set; }
 
         public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key)
         {
             Heads++;
             return inner.HeadAsync(key);
         }
-
-        public ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next) => inner.CompareAndSetAsync(key, expected, next);
-
-        public ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit) => inner.ScanAsync(key, from, limit);
-
-        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqNo) => inner.TruncateAsync(key, seqNo);
-
-        public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
-    }
-
-    private sealed class MismatchCountingConsensus(IConsensus inner) : IConsensus
-    {
-        public int Mismatches { get; set; }
-
-        public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key) => inner.HeadAsync(key);
 
         public async ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next)
         {
@@ -894,22 +884,6 @@ public sealed class ShardTests
             return outcome;
         }
 
-        public ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit) => inner.ScanAsync(key, from, limit);
-
-        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqNo) => inner.TruncateAsync(key, seqNo);
-
-        public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
-    }
-
-    private sealed class ScanCountingConsensus(IConsensus inner) : IConsensus
-    {
-        public long VersionsScanned { get; set; }
-
-        public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key) => inner.HeadAsync(key);
-
-        public ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next) =>
-            inner.CompareAndSetAsync(key, expected, next);
-
         public async ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit)
         {
             LocationResult<IReadOnlyList<VersionedData>> page = await inner.ScanAsync(key, from, limit);
@@ -917,7 +891,7 @@ public sealed class ShardTests
             return page;
         }
 
-        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqno) => inner.TruncateAsync(key, seqno);
+        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqNo) => inner.TruncateAsync(key, seqNo);
 
         public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
     }
