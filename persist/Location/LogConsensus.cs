@@ -160,6 +160,12 @@ public sealed class LogConsensus : IConsensus
     private sealed class KeyLog
     {
         public readonly List<Entry> Versions = [];
+
+        /// <summary>
+        /// The head version's data, or null until someone asks for it: a catch-up indexes what other instances
+        /// appended without copying it (a process following many keys would otherwise copy every version of every
+        /// key, most never read), and the first read of the head loads it from the segment.
+        /// </summary>
         public byte[]? HeadData;
     }
 
@@ -179,7 +185,17 @@ public sealed class LogConsensus : IConsensus
             {
                 return ready.Error!;
             }
-            head = _keys.TryGetValue(key, out KeyLog? log) ? Head(log) : null;
+            head = null;
+            if (_keys.TryGetValue(key, out KeyLog? log))
+            {
+                LocationResult<VersionedData> loaded = await HeadOfAsync(key, log);
+                if (!loaded.IsOk)
+                {
+                    await UnlockAsync();
+                    return loaded.Error!;
+                }
+                head = loaded.Value;
+            }
             observed = (_epoch, log is null ? 0 : EndOf(log.Versions[^1]));
             await UnlockAsync();
         }
@@ -251,7 +267,13 @@ public sealed class LogConsensus : IConsensus
                 {
                     if (i == versions.Count - 1)
                     {
-                        result.Add(Head(log));
+                        LocationResult<VersionedData> head = await HeadOfAsync(key, log);
+                        if (!head.IsOk)
+                        {
+                            await UnlockAsync();
+                            return head.Error!;
+                        }
+                        result.Add(head.Value!);
                         continue;
                     }
                     LocationResult<byte[]> data = await ReadDataAsync(versions[i], key);
@@ -730,7 +752,7 @@ public sealed class LogConsensus : IConsensus
                     end = true; // whole, but written after a different predecessor: a leftover, not part of this log
                     break;
                 }
-                Apply(record, position + parsed, rest[..recordLength]);
+                Apply(record, position + parsed, null);
                 parsed += recordLength;
             }
             position += parsed;
@@ -794,7 +816,8 @@ public sealed class LogConsensus : IConsensus
         return true;
     }
 
-    private void Apply(Record record, long offset, ReadOnlySpan<byte> bytes)
+    /// <summary>Indexes a record; <paramref name="data"/> is a version's data when this instance appended it (kept as the head's), else null.</summary>
+    private void Apply(Record record, long offset, byte[]? data)
     {
         _lastChecksum = record.Checksum;
         switch (record.Kind)
@@ -806,7 +829,7 @@ public sealed class LogConsensus : IConsensus
                     _keys.Add(record.Key, log);
                 }
                 log.Versions.Add(new Entry(record.SeqNo, offset, record.Length, record.KeyBytes));
-                log.HeadData = bytes.Slice(record.DataOffset, record.DataLength).ToArray();
+                log.HeadData = data;
                 _liveBytes += record.Length;
                 break;
             case RecordKind.Truncate:
@@ -857,7 +880,7 @@ public sealed class LogConsensus : IConsensus
         }
         int keyBytes = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(5));
         ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(record.Length - TrailerBytes));
-        Apply(new Record(kind, key, seqno, BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(19)), checksum, keyBytes, HeaderBytes + keyBytes, data.Length, record.Length), offset, record);
+        Apply(new Record(kind, key, seqno, BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(19)), checksum, keyBytes, HeaderBytes + keyBytes, data.Length, record.Length), offset, data);
         _end = offset + record.Length;
         return _end;
     }
@@ -1258,7 +1281,21 @@ public sealed class LogConsensus : IConsensus
 
     // ---- helpers ----
 
-    private static VersionedData Head(KeyLog log) => new(log.Versions[^1].SeqNo, log.HeadData!);
+    /// <summary>The head version of <paramref name="key"/>, read from the segment the first time it is asked for (see <see cref="KeyLog.HeadData"/>).</summary>
+    private async ValueTask<LocationResult<VersionedData>> HeadOfAsync(string key, KeyLog log)
+    {
+        Entry head = log.Versions[^1];
+        if (log.HeadData is null)
+        {
+            LocationResult<byte[]> data = await ReadDataAsync(head, key);
+            if (!data.IsOk)
+            {
+                return data.Error!;
+            }
+            log.HeadData = data.Value;
+        }
+        return new VersionedData(head.SeqNo, log.HeadData!);
+    }
 
     private static long EndOf(Entry entry) => entry.Offset + entry.Length;
 
