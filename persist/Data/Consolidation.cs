@@ -18,23 +18,7 @@ public static class Consolidation
             return updates;
         }
         updates.Sort(UpdateComparer.Instance);
-        int write = 0;
-        for (int read = 0; read < updates.Count; read++)
-        {
-            Update current = updates[read];
-            if (write > 0 && updates[write - 1].Time == current.Time && updates[write - 1].Row.Equals(current.Row))
-            {
-                Update previous = updates[write - 1];
-                updates[write - 1] = previous with { Diff = checked(previous.Diff + current.Diff) };
-            }
-            else
-            {
-                updates[write++] = current;
-            }
-        }
-        updates.RemoveRange(write, updates.Count - write);
-        updates.RemoveAll(static update => update.Diff == 0);
-        return updates;
+        return ConsolidateSorted(updates);
     }
 
     /// <summary>A consolidated copy of <paramref name="updates"/>.</summary>
@@ -47,18 +31,132 @@ public static class Consolidation
     /// </summary>
     public static List<Update> AdvanceAndConsolidateInPlace(List<Update> updates, Frontier since)
     {
-        if (!since.IsEmpty)
+        Advance(updates, since);
+        return ConsolidateInPlace(updates);
+    }
+
+    /// <summary>
+    /// <see cref="AdvanceAndConsolidateInPlace"/> of the concatenation of <paramref name="runs"/>, by merging them
+    /// when each is sorted by (row, time), as every part persist writes is: about n log2 k comparisons for k runs
+    /// of n updates in all instead of a sort's n log2 n, which for a compaction of two or three large batches is
+    /// most of its CPU. Runs are merged two at a time, in rounds, summing equal (row, time) pairs as they meet.
+    /// Advancing times to the since keeps a sorted run sorted (max(t, since) never reverses two times). An
+    /// unsorted run is not an error: the runs are then concatenated and sorted. The runs' lists are reused.
+    /// </summary>
+    public static List<Update> MergeAndConsolidate(List<List<Update>> runs, Frontier since)
+    {
+        bool sorted = true;
+        foreach (List<Update> run in runs)
         {
-            for (int i = 0; i < updates.Count; i++)
+            sorted = sorted && IsSorted(run);
+        }
+        if (!sorted)
+        {
+            var all = new List<Update>();
+            foreach (List<Update> run in runs)
             {
-                Update update = updates[i];
-                if (update.Time < since.Time)
-                {
-                    updates[i] = update with { Time = since.Time };
-                }
+                all.AddRange(run);
+            }
+            return AdvanceAndConsolidateInPlace(all, since);
+        }
+        if (runs.Count == 0)
+        {
+            return [];
+        }
+        var level = new List<List<Update>>(runs.Count);
+        foreach (List<Update> run in runs)
+        {
+            Advance(run, since);
+            level.Add(run);
+        }
+        // Bounded: each round halves the number of runs.
+        while (level.Count > 1)
+        {
+            var next = new List<List<Update>>((level.Count + 1) / 2);
+            for (int i = 0; i + 1 < level.Count; i += 2)
+            {
+                next.Add(MergeTwo(level[i], level[i + 1]));
+            }
+            if (level.Count % 2 == 1)
+            {
+                next.Add(level[^1]);
+            }
+            level = next;
+        }
+        // A run that was never merged (one of an odd count) may still hold equal (row, time) pairs after the advance.
+        return ConsolidateSorted(level[0]);
+    }
+
+    /// <summary>Merges two sorted runs into a new sorted one, summing the diffs of equal (row, time) pairs.</summary>
+    private static List<Update> MergeTwo(List<Update> left, List<Update> right)
+    {
+        var merged = new List<Update>(left.Count + right.Count);
+        int l = 0, r = 0;
+        while (l < left.Count || r < right.Count)
+        {
+            Update next = r == right.Count || (l < left.Count && UpdateComparer.Instance.Compare(left[l], right[r]) <= 0)
+                ? left[l++]
+                : right[r++];
+            if (merged.Count > 0 && merged[^1].Time == next.Time && merged[^1].Row.Equals(next.Row))
+            {
+                merged[^1] = merged[^1] with { Diff = checked(merged[^1].Diff + next.Diff) };
+            }
+            else
+            {
+                merged.Add(next);
             }
         }
-        return ConsolidateInPlace(updates);
+        return merged;
+    }
+
+    /// <summary>Sums adjacent equal (row, time) pairs of a sorted list and drops zero sums, in place.</summary>
+    private static List<Update> ConsolidateSorted(List<Update> updates)
+    {
+        int write = 0;
+        for (int read = 0; read < updates.Count; read++)
+        {
+            Update current = updates[read];
+            if (write > 0 && updates[write - 1].Time == current.Time && updates[write - 1].Row.Equals(current.Row))
+            {
+                updates[write - 1] = updates[write - 1] with { Diff = checked(updates[write - 1].Diff + current.Diff) };
+            }
+            else
+            {
+                updates[write++] = current;
+            }
+        }
+        updates.RemoveRange(write, updates.Count - write);
+        updates.RemoveAll(static update => update.Diff == 0);
+        return updates;
+    }
+
+    /// <summary>Moves every time below <paramref name="since"/> up to it, in place.</summary>
+    private static void Advance(List<Update> updates, Frontier since)
+    {
+        if (since.IsEmpty)
+        {
+            return;
+        }
+        for (int i = 0; i < updates.Count; i++)
+        {
+            Update update = updates[i];
+            if (update.Time < since.Time)
+            {
+                updates[i] = update with { Time = since.Time };
+            }
+        }
+    }
+
+    private static bool IsSorted(List<Update> run)
+    {
+        for (int i = 1; i < run.Count; i++)
+        {
+            if (UpdateComparer.Instance.Compare(run[i - 1], run[i]) > 0)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>The collection's contents at <paramref name="asOf"/>: updates at times up to it, all moved to it, consolidated.</summary>

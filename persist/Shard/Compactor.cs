@@ -24,7 +24,7 @@ public static class Compactor
     /// <summary>True when the merge was applied; false when its inputs were gone (not an error).</summary>
     public static async Task<PersistResult<bool>> CompactAsync(PersistContext context, ShardMachine machine, MergeRequest request, CancellationToken cancellationToken = default)
     {
-        var updates = new List<Update>();
+        var runs = new List<List<Update>>(request.Inputs.Length);
         foreach (HollowBatch input in request.Inputs)
         {
             PersistResult<List<Update>> fetched = await PartStore.FetchBatchesAsync(context, [input], static _ => true, cancellationToken);
@@ -37,9 +37,10 @@ public static class Compactor
             {
                 return fetched.Error!;
             }
-            updates.AddRange(fetched.Value!);
+            runs.Add(fetched.Value!);
         }
-        Consolidation.AdvanceAndConsolidateInPlace(updates, request.Since);
+        // Each input is sorted (parts are written consolidated), so the inputs are merged rather than sorted together.
+        List<Update> updates = Consolidation.MergeAndConsolidate(runs, request.Since);
         // A merge of inline batches that still fits one inline part stays inline: the merge is then one Consensus
         // write and no Blob write. Bounded by the inputs' inline bytes, so a merge never grows the state's inline data.
         long inputInlineBytes = 0;

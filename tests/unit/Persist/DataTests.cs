@@ -83,4 +83,38 @@ public sealed class DataTests
             }
         }
     }
+
+    /// <summary>Property: merging sorted runs gives exactly what sorting their concatenation gives, and so does an unsorted run (the fallback).</summary>
+    [Fact]
+    public void MergeAndConsolidate_EqualsConsolidatingTheConcatenation()
+    {
+        var random = new SeededRandom(22);
+        for (int round = 0; round < 300; round++)
+        {
+            var runs = new List<List<Update>>();
+            var all = new List<Update>();
+            int runCount = 1 + random.Next(6);
+            bool unsorted = round % 10 == 9;
+            for (int r = 0; r < runCount; r++)
+            {
+                var run = new List<Update>();
+                for (int i = random.Next(30); i > 0; i--)
+                {
+                    run.Add(new Update(Row.OfInt64(random.Next(6), random.Next(2)), (ulong)random.Next(12), random.NextInt64(-2, 3)));
+                }
+                all.AddRange(run);
+                if (!(unsorted && r == 0))
+                {
+                    Consolidation.ConsolidateInPlace(run); // sorted, as persist writes every part
+                }
+                runs.Add(run);
+            }
+            Frontier since = round % 7 == 0 ? Frontier.Empty : Frontier.At((ulong)random.Next(14));
+            List<Update> expected = Consolidation.AdvanceAndConsolidateInPlace(Consolidation.Consolidate(all), since);
+
+            List<Update> merged = Consolidation.MergeAndConsolidate(runs, since);
+
+            Assert.Equal(expected, merged);
+        }
+    }
 }
