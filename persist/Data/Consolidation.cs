@@ -36,21 +36,31 @@ public static class Consolidation
     }
 
     /// <summary>
+    /// Runs shorter than this on average are sorted together rather than merged: 64 runs of 10 updates (a merge of
+    /// inline batches, one commit each) took as long either way and merging allocated three times as much
+    /// (ConsolidationBenchmarks).
+    /// </summary>
+    public const int MergeRunUpdatesMin = 64;
+
+    /// <summary>
     /// <see cref="AdvanceAndConsolidateInPlace"/> of the concatenation of <paramref name="runs"/>, by merging them
     /// when each is sorted by (row, time), as every part persist writes is: about n log2 k comparisons for k runs
     /// of n updates in all instead of a sort's n log2 n, which for a compaction of two or three large batches is
     /// most of its CPU. Runs are merged two at a time, in rounds, summing equal (row, time) pairs as they meet.
     /// Advancing times to the since keeps a sorted run sorted (max(t, since) never reverses two times). An
-    /// unsorted run is not an error: the runs are then concatenated and sorted. The runs' lists are reused.
+    /// unsorted run is not an error: the runs are then concatenated and sorted, as are many short runs
+    /// (<see cref="MergeRunUpdatesMin"/>). The runs' lists are reused.
     /// </summary>
     public static List<Update> MergeAndConsolidate(List<List<Update>> runs, Frontier since)
     {
         bool sorted = true;
+        int total = 0;
         foreach (List<Update> run in runs)
         {
+            total += run.Count;
             sorted = sorted && IsSorted(run);
         }
-        if (!sorted)
+        if (!sorted || total < MergeRunUpdatesMin * runs.Count)
         {
             var all = new List<Update>();
             foreach (List<Update> run in runs)

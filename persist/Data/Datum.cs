@@ -92,7 +92,22 @@ public readonly struct Datum : IEquatable<Datum>, IComparable<Datum>
 
     internal byte[] BytesUnsafe => (byte[])_reference!;
 
-    public int CompareTo(Datum other)
+    public int CompareTo(Datum other) => Compare(in this, in other);
+
+    /// <summary>
+    /// <see cref="CompareTo"/> without copying either datum (a datum is 40 bytes): what row comparisons use, which
+    /// sorting and merging updates spend most of their time in. The fixed-width kinds compare first, inline.
+    /// </summary>
+    internal static int Compare(in Datum mine, in Datum other)
+    {
+        if (mine.Kind == other.Kind && mine.Kind is (DatumKind.Int64 or DatumKind.Bool or DatumKind.Date or DatumKind.Timestamp))
+        {
+            return mine._bits.CompareTo(other._bits);
+        }
+        return mine.CompareSlow(in other);
+    }
+
+    private int CompareSlow(in Datum other)
     {
         if (Kind != other.Kind)
         {

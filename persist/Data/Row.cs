@@ -56,16 +56,17 @@ public sealed class Row : IEquatable<Row>, IComparable<Row>
         {
             return 0;
         }
-        int shared = Math.Min(_datums.Length, other._datums.Length);
+        ReadOnlySpan<Datum> mine = _datums, theirs = other._datums;
+        int shared = Math.Min(mine.Length, theirs.Length);
         for (int i = 0; i < shared; i++)
         {
-            int byColumn = _datums[i].CompareTo(other._datums[i]);
+            int byColumn = Datum.Compare(in mine[i], in theirs[i]);
             if (byColumn != 0)
             {
                 return byColumn;
             }
         }
-        return _datums.Length.CompareTo(other._datums.Length);
+        return mine.Length.CompareTo(theirs.Length);
     }
 
     public bool Equals(Row? other) =>

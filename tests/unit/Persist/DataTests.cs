@@ -84,7 +84,7 @@ public sealed class DataTests
         }
     }
 
-    /// <summary>Property: merging sorted runs gives exactly what sorting their concatenation gives, and so does an unsorted run (the fallback).</summary>
+    /// <summary>Property: merging sorted runs gives exactly what sorting their concatenation gives, as do the fallbacks (short runs, an unsorted run).</summary>
     [Fact]
     public void MergeAndConsolidate_EqualsConsolidatingTheConcatenation()
     {
@@ -98,9 +98,12 @@ public sealed class DataTests
             for (int r = 0; r < runCount; r++)
             {
                 var run = new List<Update>();
-                for (int i = random.Next(30); i > 0; i--)
+                // Odd rounds: runs long enough to be merged (Consolidation.MergeRunUpdatesMin); even rounds: short ones, sorted.
+                int length = round % 2 == 0 ? random.Next(30) : 2 * Consolidation.MergeRunUpdatesMin + random.Next(100);
+                int keys = round % 2 == 0 ? 6 : 100;
+                for (int i = length; i > 0; i--)
                 {
-                    run.Add(new Update(Row.OfInt64(random.Next(6), random.Next(2)), (ulong)random.Next(12), random.NextInt64(-2, 3)));
+                    run.Add(new Update(Row.OfInt64(random.Next(keys), random.Next(2)), (ulong)random.Next(12), random.NextInt64(-2, 3)));
                 }
                 all.AddRange(run);
                 if (!(unsorted && r == 0))
