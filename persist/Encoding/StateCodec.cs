@@ -283,8 +283,6 @@ public sealed class StateCodec
             error = "since or upper is missing";
             return null;
         }
-        ImmutableList<HollowBatch>.Builder batches = ImmutableList.CreateBuilder<HollowBatch>();
-        int keptAfter = 0;
         if (predecessor is not null)
         {
             int count = predecessor.Batches.Count;
@@ -293,17 +291,13 @@ public sealed class StateCodec
                 error = $"it keeps {message.BatchesKeptBefore} + {message.BatchesKeptAfter} batches of a predecessor with {message.PredecessorBatches}, but the predecessor has {count}";
                 return null;
             }
-            for (int i = 0; i < (int)message.BatchesKeptBefore; i++)
-            {
-                batches.Add(predecessor.Batches[i]);
-            }
-            keptAfter = (int)message.BatchesKeptAfter;
         }
         else if (message.BatchesKeptBefore != 0 || message.BatchesKeptAfter != 0)
         {
             error = "a complete version keeps batches of a predecessor";
             return null;
         }
+        var changed = new List<HollowBatch>(message.Batches.Count);
         foreach (ProtoBatch batch in message.Batches)
         {
             if (batch.Lower is null || batch.Upper is null || batch.Since is null)
@@ -322,12 +316,15 @@ public sealed class StateCodec
                 }
                 parts.Add(new PartRef(part.Key, (long)part.EncodedSizeBytes, (long)part.Updates) { Inline = inline });
             }
-            batches.Add(new HollowBatch(new BatchDescription(FromProto(batch.Lower), FromProto(batch.Upper), FromProto(batch.Since)), parts.MoveToImmutable()));
+            changed.Add(new HollowBatch(new BatchDescription(FromProto(batch.Lower), FromProto(batch.Upper), FromProto(batch.Since)), parts.MoveToImmutable()));
         }
-        for (int i = 0; i < keptAfter; i++)
-        {
-            batches.Add(predecessor!.Batches[predecessor.Batches.Count - keptAfter + i]);
-        }
+        // An incremental version edits its predecessor's list in place of the batches it replaces, sharing the rest
+        // of the tree: an append is one insertion, not a rebuild of every batch the shard holds.
+        ImmutableList<HollowBatch> batches = predecessor is null
+            ? ImmutableList.CreateRange(changed)
+            : predecessor.Batches
+                .RemoveRange((int)message.BatchesKeptBefore, predecessor.Batches.Count - (int)message.BatchesKeptBefore - (int)message.BatchesKeptAfter)
+                .InsertRange((int)message.BatchesKeptBefore, changed);
         ImmutableSortedDictionary<string, LeasedReaderState>.Builder leased = ImmutableSortedDictionary.CreateBuilder<string, LeasedReaderState>(StringComparer.Ordinal);
         foreach (ProtoLeasedReader reader in message.LeasedReaders)
         {
@@ -378,7 +375,7 @@ public sealed class StateCodec
             WalltimeMs = (long)message.WalltimeMs,
             Since = FromProto(message.Since),
             Upper = FromProto(message.Upper),
-            Batches = batches.ToImmutable(),
+            Batches = batches,
             LeasedReaders = leased.ToImmutable(),
             CriticalReaders = critical.ToImmutable(),
             Writers = writers.ToImmutable(),
