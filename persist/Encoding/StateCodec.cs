@@ -139,28 +139,25 @@ public sealed class StateCodec
             return null;
         }
         ReadOnlySpan<byte> payload = encoded[HeaderBytes..bodyBytes];
-        byte[] proto;
+        byte[]? decompressed = null;
         if (compression == 1)
         {
-            if (!_compressor.TryDecompress(payload, (int)protoBytes, out proto, out string decompressError))
+            if (!_compressor.TryDecompress(payload, (int)protoBytes, out decompressed, out string decompressError))
             {
                 error = Fail(decompressError);
                 return null;
             }
         }
-        else
+        else if (payload.Length != protoBytes)
         {
-            if (payload.Length != protoBytes)
-            {
-                error = Fail($"the header promises {protoBytes} bytes but {payload.Length} follow");
-                return null;
-            }
-            proto = payload.ToArray();
+            error = Fail($"the header promises {protoBytes} bytes but {payload.Length} follow");
+            return null;
         }
         ProtoShardState message;
         try
         {
-            message = ProtoShardState.Parser.ParseFrom(proto);
+            // An uncompressed payload is parsed where it lies, without a copy.
+            message = decompressed is null ? ProtoShardState.Parser.ParseFrom(payload) : ProtoShardState.Parser.ParseFrom(decompressed);
         }
         catch (InvalidProtocolBufferException exception)
         {

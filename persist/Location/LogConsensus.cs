@@ -1241,22 +1241,31 @@ public sealed class LogConsensus : IConsensus
 
     private async ValueTask<LocationResult<byte[]>> ReadDataAsync(Entry entry, string key)
     {
-        var record = new byte[entry.Length];
-        for (int attempt = 0; ; attempt++)
+        // The record is read into a pooled buffer and only its data copied out: one allocation per version read.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
+        try
         {
-            LocationResult<int> got = await ReadExactlyAsync(_segment!, entry.Offset, record);
-            if (!got.IsOk)
+            Memory<byte> record = buffer.AsMemory(0, entry.Length);
+            for (int attempt = 0; ; attempt++)
             {
-                return got.Error!;
+                LocationResult<int> got = await ReadExactlyAsync(_segment!, entry.Offset, record);
+                if (!got.IsOk)
+                {
+                    return got.Error!;
+                }
+                if (got.Value == record.Length && Decode(record.Span) is Record decoded && decoded.Key == key && decoded.SeqNo == entry.SeqNo)
+                {
+                    return record.Span.Slice(decoded.DataOffset, decoded.DataLength).ToArray();
+                }
+                if (attempt + 1 >= CorruptRereadsMax)
+                {
+                    return LocationError.Determinate($"{_segment!.Path} is corrupt at offset {entry.Offset}: version {entry.SeqNo} of '{key}' fails its checksum");
+                }
             }
-            if (got.Value == record.Length && Decode(record) is Record decoded && decoded.Key == key && decoded.SeqNo == entry.SeqNo)
-            {
-                return record.AsSpan(decoded.DataOffset, decoded.DataLength).ToArray();
-            }
-            if (attempt + 1 >= CorruptRereadsMax)
-            {
-                return LocationError.Determinate($"{_segment!.Path} is corrupt at offset {entry.Offset}: version {entry.SeqNo} of '{key}' fails its checksum");
-            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

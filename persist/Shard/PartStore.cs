@@ -12,6 +12,9 @@ namespace Kernel.Persist.Shard;
 /// <summary>Writes, fetches and deletes batch parts in Blob, with retries and the error classes of <see cref="PersistError"/>.</summary>
 internal static class PartStore
 {
+    /// <summary>The most updates a fetch allocates room for up front, whatever the state's references say.</summary>
+    private const long PresizeUpdatesMax = 1 << 20;
+
     public static string PartKey(ShardId shard, string writer, string id) => $"{shard}/p/{writer}/{id}";
 
     public static string RollupKey(ShardId shard, ulong seqno) => $"{shard}/r/{seqno:D20}";
@@ -124,9 +127,18 @@ internal static class PartStore
 
     /// <summary>Every update of <paramref name="batches"/> that passes <paramref name="keep"/>, not consolidated.</summary>
     public static async Task<PersistResult<List<Update>>> FetchBatchesAsync(
-        PersistContext context, IEnumerable<HollowBatch> batches, Func<Update, bool> keep, CancellationToken cancellationToken)
+        PersistContext context, IReadOnlyList<HollowBatch> batches, Func<Update, bool> keep, CancellationToken cancellationToken)
     {
-        var result = new List<Update>();
+        // Sized for every update the references promise (bounded: a damaged state cannot make it allocate much).
+        long promised = 0;
+        foreach (HollowBatch batch in batches)
+        {
+            foreach (PartRef part in batch.Parts)
+            {
+                promised += Math.Max(0, part.Updates);
+            }
+        }
+        var result = new List<Update>((int)Math.Min(promised, PresizeUpdatesMax));
         foreach (HollowBatch batch in batches)
         {
             foreach (PartRef part in batch.Parts)
