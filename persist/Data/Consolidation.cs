@@ -107,7 +107,7 @@ public static class Consolidation
             Update next = r == right.Count || (l < left.Count && UpdateComparer.Instance.Compare(left[l], right[r]) <= 0)
                 ? left[l++]
                 : right[r++];
-            if (merged.Count > 0 && merged[^1].Time == next.Time && merged[^1].Row.Equals(next.Row))
+            if (merged.Count > 0 && SameRowAndTime(merged[^1], next))
             {
                 merged[^1] = merged[^1] with { Diff = checked(merged[^1].Diff + next.Diff) };
             }
@@ -126,7 +126,7 @@ public static class Consolidation
         for (int read = 0; read < updates.Count; read++)
         {
             Update current = updates[read];
-            if (write > 0 && updates[write - 1].Time == current.Time && updates[write - 1].Row.Equals(current.Row))
+            if (write > 0 && SameRowAndTime(updates[write - 1], current))
             {
                 updates[write - 1] = updates[write - 1] with { Diff = checked(updates[write - 1].Diff + current.Diff) };
             }
@@ -139,6 +139,13 @@ public static class Consolidation
         updates.RemoveAll(static update => update.Diff == 0);
         return updates;
     }
+
+    /// <summary>
+    /// Equal row and time, by comparison rather than <see cref="Row.Equals(Row)"/>: rows decoded from a part have no
+    /// hash yet, and computing one to tell two rows apart costs more than the comparison that usually settles it at
+    /// the first column.
+    /// </summary>
+    private static bool SameRowAndTime(in Update a, in Update b) => a.Time == b.Time && a.Row.CompareTo(b.Row) == 0;
 
     /// <summary>Moves every time below <paramref name="since"/> up to it, in place.</summary>
     private static void Advance(List<Update> updates, Frontier since)
