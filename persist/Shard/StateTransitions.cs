@@ -357,12 +357,27 @@ public static class StateTransitions
     /// <summary>Batches a state may hold before inline batches are merged whatever their size (see <see cref="PlanMerges"/>).</summary>
     public const int InlineBatchesDeferredMax = 64;
 
+    /// <summary>How much a merge's output outweighs its largest input, at least (see <see cref="PlanMerges"/>).</summary>
+    public const int MergeGrowth = 4;
+
     /// <summary>
-    /// The merge an append calls for: the tail run of batches in which no batch outweighs twice the rest of the run (a
-    /// spine, so each update is merged O(log n) times). A run of only inline batches is left alone while the state's
-    /// inline bytes stay at most <paramref name="inlineDeferBytesMax"/> and the state holds at most
-    /// <see cref="InlineBatchesDeferredMax"/> batches: inline batches cost readers no Blob fetch, and merging them on
-    /// every small append costs a second state write per commit; once the budget fills, one merge moves them all.
+    /// Past this many batches, merges follow the binary rule whatever the weights (see <see cref="PlanMerges"/>):
+    /// well above what the growth rule leaves (the deferred inline batches, then a few per factor of 4 in weight).
+    /// </summary>
+    public const int TieredBatchesMax = InlineBatchesDeferredMax + 64;
+
+    /// <summary>
+    /// The merge an append calls for: the longest tail run of batches that weighs at least <see cref="MergeGrowth"/>
+    /// (4) times its heaviest batch. A merge's output therefore outweighs each of its inputs four times over, so an
+    /// update is merged about log4 n times (a binary spine, which merges as soon as the newest batches weigh half the
+    /// one before them, merges it log2 n times: twice the work, for half the batches), and batches of any mix of sizes
+    /// join a merge, so none is stranded between larger neighbours. Should batches still pile up (consolidation that
+    /// cancels most of every merge), past <see cref="TieredBatchesMax"/> batches the tail run in which no batch
+    /// outweighs twice the rest is merged instead, which bounds the count by log2 of the shard's weight. A run of only
+    /// inline batches is left alone while the state's inline bytes stay at most <paramref name="inlineDeferBytesMax"/>
+    /// and the state holds at most <see cref="InlineBatchesDeferredMax"/> batches: inline batches cost readers no
+    /// Blob fetch, and merging them every few small appends costs a second state write per commit; once the budget
+    /// fills, one merge moves them all.
     /// </summary>
     public static ImmutableArray<MergeRequest> PlanMerges(ShardState state, long inlineDeferBytesMax = 0)
     {
@@ -371,19 +386,12 @@ public static class StateTransitions
         {
             return [];
         }
-        long runWeight = Weight(batches[^1]);
-        int start = batches.Count - 1;
-        for (int i = batches.Count - 2; i >= 0; i--)
+        int start = GrowthRunStart(batches);
+        if (start < 0 && batches.Count > TieredBatchesMax)
         {
-            long weight = Weight(batches[i]);
-            if (weight > 2 * runWeight)
-            {
-                break;
-            }
-            runWeight += weight;
-            start = i;
+            start = BinaryRunStart(batches);
         }
-        if (batches.Count - start < 2)
+        if (start < 0 || batches.Count - start < 2)
         {
             return [];
         }
@@ -393,6 +401,42 @@ public static class StateTransitions
             return [];
         }
         return [new MergeRequest(inputs, state.Since)];
+
+        // The start of the longest tail run (of two batches or more) weighing MergeGrowth times its heaviest batch; -1 if none.
+        static int GrowthRunStart(ImmutableList<HollowBatch> batches)
+        {
+            long runWeight = Weight(batches[^1]);
+            long heaviest = runWeight;
+            int start = -1;
+            for (int i = batches.Count - 2; i >= 0; i--)
+            {
+                long weight = Weight(batches[i]);
+                runWeight += weight;
+                heaviest = Math.Max(heaviest, weight);
+                if (runWeight >= MergeGrowth * heaviest)
+                {
+                    start = i;
+                }
+            }
+            return start;
+        }
+
+        static int BinaryRunStart(ImmutableList<HollowBatch> batches)
+        {
+            long runWeight = Weight(batches[^1]);
+            int start = batches.Count - 1;
+            for (int i = batches.Count - 2; i >= 0; i--)
+            {
+                long weight = Weight(batches[i]);
+                if (weight > 2 * runWeight)
+                {
+                    break;
+                }
+                runWeight += weight;
+                start = i;
+            }
+            return start;
+        }
 
         static bool AllInline(ImmutableArray<HollowBatch> inputs)
         {

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Immutable;
+using System.Linq;
 using Kernel.Persist.Data;
 using Kernel.Persist.Shard;
 using Xunit;
@@ -137,22 +138,64 @@ public sealed class StateTransitionTests
         Assert.Null(lost.Next);
     }
 
+    /// <summary>
+    /// Property: with appends of one update each, every merge outweighs its heaviest input 4 times, so each update is
+    /// merged about log4 n times (a binary spine merges it log2 n times), counted as the updates the merges read, and
+    /// the batches stay few.
+    /// </summary>
     [Fact]
-    public void PlanMerges_KeepsBatchCountLogarithmic()
+    public void PlanMerges_MergeOutputsGrowFourfold_SoMergeWorkGrowsAsLog4()
     {
+        const int Appends = 1024;
         ShardState state = Initial();
-        for (int i = 0; i < 256; i++)
+        long merged = 0;
+        int mostBatches = 0;
+        for (int i = 0; i < Appends; i++)
         {
             state = StateTransitions.CompareAndAppend(state, "w", Batch((ulong)i, (ulong)i + 1, 1), new IdempotencyToken(1, (ulong)i + 1), "", 1000, 1).Next!;
-            foreach (MergeRequest merge in StateTransitions.PlanMerges(state))
-            {
-                var output = new HollowBatch(merge.Output, [new PartRef("m" + i, 1, merge.Inputs.Length)]);
-                state = StateTransitions.ApplyMergeResult(state, merge.Inputs, output).Next!;
-            }
+            state = ApplyPlannedMerge(state, i, inputs => inputs.Sum(input => input.Updates), ref merged);
+            mostBatches = Math.Max(mostBatches, state.Batches.Count);
         }
 
-        Assert.True(state.Batches.Count <= 10, $"{state.Batches.Count} batches after 256 appends");
+        // log4 1,024 = 5 merges per update; at most 3 batches per factor of 4 before a merge takes them.
+        Assert.True(merged <= Appends * 5L, $"{merged} updates merged for {Appends} appended");
+        Assert.True(mostBatches <= 3 * 6 + 1, $"{mostBatches} batches at most");
+        Assert.Equal(Appends, state.Batches.Sum(batch => batch.Updates));
         Assert.Null(state.CheckInvariants());
+    }
+
+    /// <summary>
+    /// Property: batches of mixed sizes (large appends alternating with small ones) whose merges cancel to almost
+    /// nothing still merge: none is stranded between larger neighbours, and the batches stay few.
+    /// </summary>
+    [Fact]
+    public void PlanMerges_MixedSizesAndCancellingMerges_KeepBatchesFew()
+    {
+        ShardState state = Initial();
+        long merged = 0;
+        int mostBatches = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            state = StateTransitions.CompareAndAppend(state, "w", Batch((ulong)i, (ulong)i + 1, i % 2 == 0 ? 64 : 1), new IdempotencyToken(1, (ulong)i + 1), "", 1000, 1).Next!;
+            state = ApplyPlannedMerge(state, i, _ => 1, ref merged);
+            mostBatches = Math.Max(mostBatches, state.Batches.Count);
+        }
+
+        Assert.True(merged > 0);
+        Assert.True(mostBatches <= 12, $"{mostBatches} batches at most");
+        Assert.Null(state.CheckInvariants());
+    }
+
+    /// <summary>Applies the merge the state's plan asks for, its output holding <paramref name="outputUpdates"/> updates; adds the inputs' updates to <paramref name="merged"/>.</summary>
+    private static ShardState ApplyPlannedMerge(ShardState state, int round, Func<ImmutableArray<HollowBatch>, long> outputUpdates, ref long merged)
+    {
+        foreach (MergeRequest merge in StateTransitions.PlanMerges(state))
+        {
+            merged += merge.Inputs.Sum(input => input.Updates);
+            var output = new HollowBatch(merge.Output, [new PartRef("m" + round, 1, outputUpdates(merge.Inputs))]);
+            state = StateTransitions.ApplyMergeResult(state, merge.Inputs, output).Next!;
+        }
+        return state;
     }
 
     [Fact]
