@@ -649,6 +649,7 @@ public sealed class LogConsensus : IConsensus
         IoResult<long> length = await segment.GetLengthAsync();
         if (!length.IsOk)
         {
+            _suspect = true; // not read at all: reload at the next operation
             return LocationError.Determinate($"length of {segment.Path}: {length}");
         }
         _capacity = length.Value;
@@ -684,6 +685,20 @@ public sealed class LogConsensus : IConsensus
     /// appended since).
     /// </summary>
     private async ValueTask<LocationResult> ReadRecordsAsync(long from, long length, int chunkBytes)
+    {
+        LocationResult read = await IndexRecordsAsync(from, length, chunkBytes);
+        if (!read.IsOk)
+        {
+            // The records before the failure are indexed but the end was not moved past them: the index no longer
+            // matches any prefix of the file, so the next operation reloads it. (Left as it was, a reload that failed
+            // here, inside a compaction, kept an index whose end was 0 under versions far past it: every later
+            // operation waited for a durability it could never reach. Persist simulation, seed 1321.)
+            _suspect = true;
+        }
+        return read;
+    }
+
+    private async ValueTask<LocationResult> IndexRecordsAsync(long from, long length, int chunkBytes)
     {
         IDurableFile segment = _segment!;
         long position = from;

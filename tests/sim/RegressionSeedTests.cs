@@ -68,6 +68,15 @@ public class RegressionSeedTests
     public void Persist_LogConsensusStaleIndexCutAnotherInstancesRecords(ulong seed) => Passes("persist", seed);
 
     /// <summary>
+    /// LogConsensus: a read failed while a compaction reloaded the new segment, after the reload had indexed some of its
+    /// records; the index kept them with an end of 0, so the instance answered heads from a partial index and waited
+    /// forever for a durability it could never reach (the final snapshot never succeeded). A failed read now marks the
+    /// index for reloading. Exact case: LogConsensusTests.IoError_AtEachStepOfACompaction_LeavesTheInstanceUsable.
+    /// </summary>
+    [Fact]
+    public void PersistInlineUpkeep_Seed1321_FailedReloadLeftAPartialIndex() => Passes("persist-inline-upkeep", 1321);
+
+    /// <summary>
     /// LogConsensus: the first segment's zero fill failed to sync, so its directory entry was never synced either; the
     /// next operation appended to the file and acknowledged, and a crash took the entry with the whole file. Loading a
     /// segment now syncs its directory first. Exact case: LogConsensusTests.SegmentWhoseCreationFailed_...

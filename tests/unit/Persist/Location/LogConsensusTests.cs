@@ -321,6 +321,49 @@ public sealed class LogConsensusTests
     }
 
     /// <summary>
+    /// A truncate that compacts the log, with every storage operation in turn failing once (before or after taking
+    /// effect): whatever the truncate answers, the instance stays usable. Before the fix, a read that failed while the
+    /// compaction reloaded the new segment left the index with an end of 0 under versions past it, and every later
+    /// operation failed waiting for a durability it could never reach (persist simulation, seed 1321).
+    /// </summary>
+    [Theory]
+    [InlineData(FaultAction.FailBefore)]
+    [InlineData(FaultAction.FailAfter)]
+    public void IoError_AtEachStepOfACompaction_LeavesTheInstanceUsable(FaultAction action)
+    {
+        // The live records outweigh the first read of a reload (8 KiB), so a reload can fail after indexing some.
+        string large = new('x', 5000);
+        for (int failAt = 1; failAt < 40; failAt++)
+        {
+            var storage = new TestStorage();
+            var consensus = new LogConsensus(storage, Root, compactionThresholdBytes: 300);
+            Run(async () =>
+            {
+                Ok(await consensus.CompareAndSetAsync("other", null, V(1, "other key" + large)));
+                Ok(await consensus.CompareAndSetAsync(Key, null, V(1, "v1" + large)));
+                for (ulong n = 1; n < 6; n++)
+                {
+                    Ok(await consensus.CompareAndSetAsync(Key, n, V(n + 1, "v" + (n + 1) + large)));
+                }
+                string segment = SegmentPath(storage);
+                int operation = 0;
+                storage.Faults = (_, _) => ++operation == failAt ? action : FaultAction.None;
+                await consensus.TruncateAsync(Key, 6); // past the threshold and mostly dead: it compacts
+                storage.Faults = null;
+
+                Assert.Equal(6UL, Ok(await consensus.HeadAsync(Key))!.SeqNo);
+                Assert.Equal(1UL, Ok(await consensus.HeadAsync("other"))!.SeqNo);
+                Assert.Equal(CasOutcome.Committed, Ok(await consensus.CompareAndSetAsync(Key, 6, V(7, "v7"))));
+                Assert.Equal(7UL, Ok(await new LogConsensus(storage, Root).HeadAsync(Key))!.SeqNo);
+                if (failAt == 39)
+                {
+                    Assert.NotEqual(segment, SegmentPath(storage)); // the test's point: the truncate did compact
+                }
+            });
+        }
+    }
+
+    /// <summary>
     /// One process compacts the log twice while another sleeps holding the oldest segment open; the sleeper must move
     /// to the newest segment, not rebuild the one in between from its stale index.
     /// </summary>
