@@ -116,12 +116,36 @@ public static class Maintenance
         }
         ShardState head = fetched.Value!;
         ulong seqNoSince = head.SeqNoSince;
-        if (machine.CollectedAt == seqNoSince)
+        if (machine.Collected is { } collected && collected.State.SeqNo >= seqNoSince)
         {
             // This handle already collected everything below this seqno_since: a reader still holds it (one of a
             // process that went away, say, until its lease lapses), and scanning again would find nothing new.
             return new GcReport(seqNoSince, 0, 0);
         }
+        if (machine.Collected is { } last)
+        {
+            PersistResult<GcReport> resumed = await CollectAsync(context, machine, head, last, cancellationToken);
+            if (!resumed.IsOk || resumed.Value is not null)
+            {
+                return resumed;
+            }
+        }
+        // Without a previous pass to resume from, or when its versions were truncated meanwhile (a GC of another
+        // process went further), the scan starts at the oldest retained version.
+        return await CollectAsync(context, machine, head, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// One collection at <paramref name="head"/>'s seqno_since. With <paramref name="resume"/> (the version at the
+    /// seqno_since of this handle's last complete pass) the scan starts after it instead of at the oldest retained
+    /// version: everything that pass saw dead was deleted and everything older was truncated down to its chain, so
+    /// only what <paramref name="resume"/> references and what later versions add can be garbage now. The value is
+    /// null when the versions after <paramref name="resume"/> are gone (then the caller scans from the start).
+    /// </summary>
+    private static async Task<PersistResult<GcReport>> CollectAsync(
+        PersistContext context, ShardMachine machine, ShardState head, StateVersion? resume, CancellationToken cancellationToken)
+    {
+        ulong seqNoSince = head.SeqNoSince;
         // Live: what the version at seqNoSince references (plus the head's, belt and braces). A key that an older
         // version references and that version does not was dropped before seqNoSince, and a dropped key is never
         // referenced again, so no version from seqNoSince on can hold it: the scan ends at seqNoSince, and its cost
@@ -135,6 +159,14 @@ public static class Maintenance
         ulong truncateBelow = seqNoSince;
         StateVersion? previous = null;
         ulong from = 0;
+        StateVersion? atSince = null;
+        if (resume is { } start)
+        {
+            dead.UnionWith(start.State.ReferencedBlobKeys());
+            previous = start;
+            from = start.State.SeqNo + 1;
+            oldest = start.ChainBase; // the last pass truncated below it
+        }
         // Bounded: each page moves 'from' past at least one version, and the scan stops at seqNoSince.
         while (from <= seqNoSince && !sawSince)
         {
@@ -147,6 +179,11 @@ public static class Maintenance
             {
                 break;
             }
+            if (resume is not null && page.Value[0].SeqNo != from)
+            {
+                // Versions after the resumed one were truncated (by a GC that went further): scan from the start.
+                return PersistResult<GcReport>.Ok(null!);
+            }
             PersistResult<List<StateVersion>> decoded = StateVersions.Decode(context, head.Shard, page.Value, previous, out int stoppedAt, out _);
             if (!decoded.IsOk)
             {
@@ -156,7 +193,7 @@ public static class Maintenance
             {
                 // A version whose predecessor is gone: a concurrent GC, working from a newer head, truncated
                 // between two pages. This run's view is stale, and the newer one does the work.
-                return new GcReport(seqNoSince, 0, 0);
+                return resume is null ? new GcReport(seqNoSince, 0, 0) : PersistResult<GcReport>.Ok(null!);
             }
             foreach (StateVersion version in decoded.Value!)
             {
@@ -169,6 +206,7 @@ public static class Maintenance
                 if (state.SeqNo == seqNoSince)
                 {
                     sawSince = true;
+                    atSince = version;
                     truncateBelow = version.ChainBase;
                     live.UnionWith(state.ReferencedBlobKeys());
                 }
@@ -184,7 +222,7 @@ public static class Maintenance
         {
             // The version at seqNoSince is gone: a concurrent GC, working from a newer head, truncated it meanwhile.
             // This run's view is stale, and the newer one does the work.
-            return new GcReport(seqNoSince, 0, 0);
+            return resume is null ? new GcReport(seqNoSince, 0, 0) : PersistResult<GcReport>.Ok(null!);
         }
         int deleted = 0;
         foreach (string key in dead)
@@ -210,7 +248,7 @@ public static class Maintenance
             }
             truncated = cut.Value;
         }
-        machine.CollectedAt = seqNoSince;
+        machine.Collected = atSince;
         return new GcReport(seqNoSince, deleted, truncated);
     }
 

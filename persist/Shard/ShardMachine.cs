@@ -49,8 +49,11 @@ public sealed class ShardMachine
     /// <summary>The newest known version and the complete version its chain starts from; seqnos only increase.</summary>
     private StateVersion? Newest => _context.LatestStates.TryGetValue(Shard, out StateVersion newest) ? newest : null;
 
-    /// <summary>The seqno_since of this handle's last complete garbage collection (null before one).</summary>
-    internal ulong? CollectedAt { get; set; }
+    /// <summary>
+    /// The version at the seqno_since of this handle's last complete garbage collection (null before one): the next
+    /// collection resumes its scan there (<see cref="Maintenance.CollectGarbageAsync"/>).
+    /// </summary>
+    internal StateVersion? Collected { get; set; }
 
     /// <summary>
     /// The shard's current state from Consensus. A shard with no state yet is created (at

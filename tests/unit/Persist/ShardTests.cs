@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Threading.Tasks;
 using Kernel.Persist;
 using Kernel.Persist.Data;
@@ -312,6 +313,72 @@ public sealed class ShardTests
         Assert.Contains(lapsed.ReaderId, report.Expired!.LeasedReaders);
         Assert.Equal(PersistErrorKind.HandleExpired, (await lapsed.SnapshotAsync(9)).Error!.Kind);
         Assert.Equal(Frontier.At(9), (await client.FetchStateAsync(shard)).Unwrap().Since);
+    }
+
+    /// <summary>
+    /// Property: garbage collection that resumes where its last pass ended (the writer's inline maintenance, every 3
+    /// seqnos here) leaves no garbage behind: once nothing holds old versions, a final pass leaves exactly the blobs
+    /// the head references. A resumed pass that skipped a dead key would leave it referenced by no retained version.
+    /// </summary>
+    [Fact]
+    public async Task Gc_ResumedPasses_LeaveOnlyWhatTheHeadReferences()
+    {
+        (PersistClient client, MemoryBlob blob, _) = MemoryClient(inlineParts: false);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        var random = new SeededRandom(5);
+        for (ulong t = 0; t < 150; t++)
+        {
+            var batch = new List<Update>();
+            for (int i = random.Next(4); i >= 0; i--)
+            {
+                batch.Add(U(random.Next(20), t, random.Chance(0.3) ? -1 : 1));
+            }
+            (await writer.CompareAndAppendAsync(batch, Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+        }
+
+        (await client.RunMaintenanceAsync(shard)).Unwrap();
+
+        ShardState head = (await client.FetchStateAsync(shard)).Unwrap();
+        var remaining = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (BlobMetadata listed in (await blob.ListKeysAsync(shard.Value + "/")).Unwrap())
+        {
+            remaining.Add(listed.Key);
+        }
+        Assert.Equal(new SortedSet<string>(head.ReferencedBlobKeys(), StringComparer.Ordinal), remaining);
+    }
+
+    /// <summary>
+    /// A collection that resumes after its last pass must still consider what that pass's version referenced: here the
+    /// version right after it (a merge) drops the parts that version held, and the resumed pass deletes them.
+    /// </summary>
+    [Fact]
+    public async Task Gc_Resumed_CollectsWhatTheVersionRightAfterTheLastPassDropped()
+    {
+        var blob = new MemoryBlob();
+        var client = new PersistClient(blob, new MemoryConsensus(), new TestClock(), new SeededRandom(1),
+            s_small with { InlineMaintenance = false, InlinePartBytesMax = 0 });
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        for (ulong t = 0; t < 4; t++)
+        {
+            (await writer.CompareAndAppendAsync([U((int)t, t)], Frontier.At(t), Frontier.At(t + 1))).Unwrap();
+        }
+        var machine = new ShardMachine(client.Context, shard);
+        (await Maintenance.CollectGarbageAsync(client.Context, machine)).Unwrap();
+        ShardState before = (await client.FetchStateAsync(shard)).Unwrap();
+        var replaced = new List<string>(before.ReferencedBlobKeys());
+
+        // The next version merges every batch: the parts the last pass saw live are dropped right after it.
+        Assert.True((await Compactor.CompactAsync(client.Context, new ShardMachine(client.Context, shard), new MergeRequest(ImmutableArray.CreateRange(before.Batches), before.Since))).Unwrap());
+        GcReport resumed = (await Maintenance.CollectGarbageAsync(client.Context, machine)).Unwrap();
+
+        Assert.Equal(replaced.Count, resumed.BlobsDeleted);
+        foreach (string key in replaced)
+        {
+            Assert.Null((await blob.GetAsync(key)).Unwrap());
+        }
+        Assert.Equal(Consolidation.AccumulateAt([U(0, 0), U(1, 1), U(2, 2), U(3, 3)], 3), await SnapshotAsync(client, shard, 3));
     }
 
     [Fact]
