@@ -135,10 +135,10 @@ internal static class PartStore
         {
             foreach (PartRef part in batch.Parts)
             {
-                promised += Math.Max(0, part.Updates);
+                promised = Math.Min(PresizeUpdatesMax, promised + Math.Clamp(part.Updates, 0, PresizeUpdatesMax));
             }
         }
-        var result = new List<Update>((int)Math.Min(promised, PresizeUpdatesMax));
+        var result = new List<Update>((int)promised);
         foreach (HollowBatch batch in batches)
         {
             foreach (PartRef part in batch.Parts)

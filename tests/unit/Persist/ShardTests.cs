@@ -255,6 +255,33 @@ public sealed class ShardTests
         Assert.Contains(key, missing.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A state whose part references claim absurd update counts (their sum overflows a long) reads as corrupt, never as an exception.</summary>
+    [Fact]
+    public async Task PartReferencesClaimingAbsurdCounts_AreCorrupt()
+    {
+        (PersistClient client, MemoryBlob _, MemoryConsensus consensus) = MemoryClient(inlineParts: false);
+        ShardId shard = NewShard();
+        WriteHandle writer = (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        (await writer.CompareAndAppendAsync([U(1, 0), U(2, 0)], Frontier.At(0), Frontier.At(1))).Unwrap();
+        ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
+        HollowBatch batch = state.Batches[^1];
+        PartRef part = batch.Parts[0];
+        ShardState forged = state with
+        {
+            SeqNo = state.SeqNo + 1,
+            Batches = state.Batches.SetItem(state.Batches.Count - 1, batch with
+            {
+                Parts = [new(part.Key, part.EncodedSizeBytes, long.MaxValue), new(part.Key, part.EncodedSizeBytes, int.MaxValue)],
+            }),
+        };
+        Assert.True((await consensus.CompareAndSetAsync(shard.Value, state.SeqNo, new VersionedData(forged.SeqNo, client.Context.States.Encode(forged)))).IsOk);
+
+        PersistResult<ReadHandle> reader = await client.OpenLeasedReaderAsync(shard, "r");
+        PersistError error = reader.IsOk ? (await reader.Value!.SnapshotAsync(0)).Error! : reader.Error!;
+
+        Assert.Equal(PersistErrorKind.Corrupt, error.Kind);
+    }
+
     [Fact]
     public async Task CorruptState_IsAnErrorNamingTheShardAndSeqNo()
     {
