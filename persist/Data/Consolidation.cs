@@ -46,7 +46,7 @@ public static class Consolidation
     /// <see cref="AdvanceAndConsolidateInPlace"/> of the concatenation of <paramref name="runs"/>, by merging them
     /// when each is sorted by (row, time), as every part persist writes is: about n log2 k comparisons for k runs
     /// of n updates in all instead of a sort's n log2 n, which for a compaction of two or three large batches is
-    /// most of its CPU. Runs are merged two at a time, in rounds, summing equal (row, time) pairs as they meet.
+    /// most of its CPU. Runs are merged two at a time, in rounds, then equal (row, time) pairs are summed in one pass.
     /// Advancing times to the since keeps a sorted run sorted (max(t, since) never reverses two times). An
     /// unsorted run is not an error: the runs are then concatenated and sorted, as are many short runs
     /// (<see cref="MergeRunUpdatesMin"/>). The runs' lists are reused.
@@ -93,28 +93,26 @@ public static class Consolidation
             }
             level = next;
         }
-        // A run that was never merged (one of an odd count) may still hold equal (row, time) pairs after the advance.
+        // Equal (row, time) pairs, from different runs or made equal by the advance, are adjacent now: sum them once.
         return ConsolidateSorted(level[0]);
     }
 
-    /// <summary>Merges two sorted runs into a new sorted one, summing the diffs of equal (row, time) pairs.</summary>
+    /// <summary>Merges two sorted runs into a new sorted one; equal (row, time) pairs are summed once, at the end.</summary>
     private static List<Update> MergeTwo(List<Update> left, List<Update> right)
     {
         var merged = new List<Update>(left.Count + right.Count);
         int l = 0, r = 0;
-        while (l < left.Count || r < right.Count)
+        while (l < left.Count && r < right.Count)
         {
-            Update next = r == right.Count || (l < left.Count && UpdateComparer.Instance.Compare(left[l], right[r]) <= 0)
-                ? left[l++]
-                : right[r++];
-            if (merged.Count > 0 && SameRowAndTime(merged[^1], next))
-            {
-                merged[^1] = merged[^1] with { Diff = checked(merged[^1].Diff + next.Diff) };
-            }
-            else
-            {
-                merged.Add(next);
-            }
+            merged.Add(UpdateComparer.Instance.Compare(left[l], right[r]) <= 0 ? left[l++] : right[r++]);
+        }
+        for (; l < left.Count; l++)
+        {
+            merged.Add(left[l]);
+        }
+        for (; r < right.Count; r++)
+        {
+            merged.Add(right[r]);
         }
         return merged;
     }

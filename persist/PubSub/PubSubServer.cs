@@ -43,12 +43,15 @@ public sealed class PubSubServer
         return listening;
     }
 
-    /// <summary>Forwards an announcement to every subscriber of the shard but its sender, and wakes local waiters.</summary>
-    private void Announce(ShardId shard, ulong seqNo, byte[]? version, IConnection? sender)
+    /// <summary>
+    /// Forwards an announcement to every subscriber of the shard but its sender, and wakes local waiters. A received
+    /// announcement is forwarded as the frame it came in (<paramref name="received"/>), not encoded again.
+    /// </summary>
+    private void Announce(ShardId shard, ulong seqNo, byte[]? version, IConnection? sender, byte[]? received = null)
     {
         if (_subscribers.TryGetValue(shard, out List<IConnection>? targets))
         {
-            byte[] frame = PubSubMessages.EncodePublish(shard, seqNo, version);
+            byte[] frame = received ?? PubSubMessages.EncodePublish(shard, seqNo, version);
             foreach (IConnection target in targets)
             {
                 if (!ReferenceEquals(target, sender))
@@ -136,7 +139,7 @@ public sealed class PubSubServer
                         }
                         continue;
                     }
-                    Announce(shard, seqNo, version, connection);
+                    Announce(shard, seqNo, version, connection, received.Payload);
                 }
             }
             finally
