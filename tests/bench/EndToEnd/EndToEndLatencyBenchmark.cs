@@ -37,9 +37,13 @@ public static class EndToEndLatencyBenchmark
     private const double GoalP50Seconds = 0.001;
     private const double GoalRatioToRefresh = 80;
 
+    /// <summary>One update's moments (Stopwatch ticks): sent, acknowledged, first polled SELECT showing it, subscribe line (null: never).</summary>
+    private readonly record struct UpdateTiming(long Sent, long Acknowledged, long Visible, long? Arrived, int Polls);
+
     private sealed record Settings(
         long Rows, int Groups, int Updates, int PostgresIterations, int BreakdownSamples, TimeSpan BreakdownBudget,
-        int RowsPerInsert, int LoadConnections, string? KernelCli, bool Postgres, bool Quick, TimeSpan UpdateBudget, bool IndexT, bool IndexedView);
+        int RowsPerInsert, int LoadConnections, string? KernelCli, bool Postgres, bool Quick, TimeSpan UpdateBudget, bool IndexT, bool IndexedView,
+        TimeSpan Warmup);
 
     private sealed record Row(string Measurement, LatencyStats Stats, string Note);
 
@@ -50,7 +54,7 @@ public static class EndToEndLatencyBenchmark
         {
             Console.Error.WriteLine("error: " + error);
             Console.Error.WriteLine("usage: e2e-latency [--quick] [--rows N] [--groups G] [--updates U] [--postgres-iterations P] " +
-                "[--rows-per-insert R] [--load-connections C] [--budget-seconds S] [--index-t] [--indexed-view] [--kernel-cli PATH/Kernel.Cli.dll] [--no-postgres]");
+                "[--rows-per-insert R] [--load-connections C] [--budget-seconds S] [--warmup-seconds W] [--index-t] [--indexed-view] [--kernel-cli PATH/Kernel.Cli.dll] [--no-postgres]");
             return 2;
         }
         try
@@ -78,6 +82,7 @@ public static class EndToEndLatencyBenchmark
         int rowsPerInsert = 5_000;
         int loadConnections = 2;
         int? budgetSeconds = null;
+        int? warmupSeconds = null;
         string? kernelCli = null;
         error = null;
         for (int i = 0; i < args.Count; i++)
@@ -102,6 +107,12 @@ public static class EndToEndLatencyBenchmark
                     kernelCli = Path.GetFullPath(value);
                     i++;
                     continue;
+            }
+            if (arg == "--warmup-seconds" && value is not null && int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int warmup) && warmup >= 0)
+            {
+                warmupSeconds = warmup;
+                i++;
+                continue;
             }
             if (value is null || !long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long number) || number <= 0 || number > int.MaxValue)
             {
@@ -151,7 +162,8 @@ public static class EndToEndLatencyBenchmark
             quick,
             TimeSpan.FromSeconds(budgetSeconds ?? (quick ? 40 : 300)),
             indexT,
-            indexedView);
+            indexedView,
+            TimeSpan.FromSeconds(warmupSeconds ?? (quick ? 3 : 10)));
         if (settings.Groups > settings.Rows)
         {
             error = "--groups must not exceed --rows (every group needs a row)";
@@ -302,29 +314,13 @@ public static class EndToEndLatencyBenchmark
         notes.Add(FormattableString.Invariant($"kernel: SUBSCRIBE mv snapshot ({settings.Groups} groups) arrived {snapshot.Elapsed.TotalSeconds:0.00} s after it was sent"));
 
         // The updates.
-        Progress($"{settings.Updates:N0} single-row UPDATEs, each observed by the subscribe and by polling SELECT");
         await using NpgsqlCommand update = Command(connection, "UPDATE t SET v = v + 1 WHERE id = $1", NpgsqlDbType.Bigint);
         await using NpgsqlCommand select = Command(connection, "SELECT s FROM mv WHERE k = $1", NpgsqlDbType.Integer);
         var random = new Random(42);
-        var ack = new List<double>();
-        var viaSelect = new List<double>();
-        var viaSubscribe = new List<double>();
-        var subscribeAfterAck = new List<double>();
-        var pollsNeeded = new SortedDictionary<int, int>();
-        int subscribeBeforeAck = 0;
-        int subscribeMissed = 0;
-        TimeSpan cpuStart = kernel.CpuTime();
-        var updatesWall = Stopwatch.StartNew();
-        long lastProgress = Stopwatch.GetTimestamp();
-        // Bounded by the update count and the time budget (a slow kernel must not make the run endless).
-        for (int i = 0; i < settings.Updates && updatesWall.Elapsed < settings.UpdateBudget; i++)
+
+        // One update, observed both ways; returns when the subscribe has shown it too (or never will).
+        async Task<UpdateTiming> UpdateOnceAsync()
         {
-            if (Seconds(lastProgress, Stopwatch.GetTimestamp()) >= 10)
-            {
-                lastProgress = Stopwatch.GetTimestamp();
-                Progress(string.Create(CultureInfo.InvariantCulture,
-                    $"  {i} updates so far; p50 ack {LatencyStats.Millis(LatencyStats.Of(ack).P50)} ms, subscribe {LatencyStats.Millis(LatencyStats.Of(viaSubscribe).P50)} ms, select {LatencyStats.Millis(LatencyStats.Of(viaSelect).P50)} ms"));
-            }
             long id = random.NextInt64(settings.Rows);
             int group = (int)(id % settings.Groups);
             sums[group]++;
@@ -356,25 +352,64 @@ public static class EndToEndLatencyBenchmark
                     throw new InvalidOperationException($"SELECT never showed sum {sums[group]} for group {group} after UPDATE of id {id} (last: {value})");
                 }
             }
-            pollsNeeded[polls] = pollsNeeded.GetValueOrDefault(polls) + 1;
 
             long? arrived = watcher.WaitForSum(group, sums[group], TimeSpan.FromSeconds(30));
-            if (arrived is not long arrivedTicks)
+            if (arrived is null && watcher.Failure is string failure)
+            {
+                throw new InvalidOperationException("the subscribe failed: " + failure);
+            }
+            return new UpdateTiming(sent, acknowledged, visible, arrived, polls);
+        }
+
+        // Warm-up: the same updates, not counted, so that the figures are the steady state (the kernel's hot paths
+        // compiled by the JIT's optimizing tier) rather than the first seconds after start.
+        int warmups = 0;
+        if (settings.Warmup > TimeSpan.Zero)
+        {
+            Progress(FormattableString.Invariant($"warm-up: {settings.Warmup.TotalSeconds:0} s of the same updates, not counted"));
+            var warmupWall = Stopwatch.StartNew();
+            while (warmupWall.Elapsed < settings.Warmup)
+            {
+                await UpdateOnceAsync();
+                warmups++;
+            }
+            notes.Add(FormattableString.Invariant($"kernel: warm-up of {warmups:N0} updates ({settings.Warmup.TotalSeconds:0} s, not counted) before the measured ones"));
+        }
+
+        Progress($"{settings.Updates:N0} single-row UPDATEs, each observed by the subscribe and by polling SELECT");
+        var ack = new List<double>();
+        var viaSelect = new List<double>();
+        var viaSubscribe = new List<double>();
+        var subscribeAfterAck = new List<double>();
+        var pollsNeeded = new SortedDictionary<int, int>();
+        int subscribeBeforeAck = 0;
+        int subscribeMissed = 0;
+        TimeSpan cpuStart = kernel.CpuTime();
+        var updatesWall = Stopwatch.StartNew();
+        long lastProgress = Stopwatch.GetTimestamp();
+        // Bounded by the update count and the time budget (a slow kernel must not make the run endless).
+        for (int i = 0; i < settings.Updates && updatesWall.Elapsed < settings.UpdateBudget; i++)
+        {
+            if (Seconds(lastProgress, Stopwatch.GetTimestamp()) >= 10)
+            {
+                lastProgress = Stopwatch.GetTimestamp();
+                Progress(string.Create(CultureInfo.InvariantCulture,
+                    $"  {i} updates so far; p50 ack {LatencyStats.Millis(LatencyStats.Of(ack).P50)} ms, subscribe {LatencyStats.Millis(LatencyStats.Of(viaSubscribe).P50)} ms, select {LatencyStats.Millis(LatencyStats.Of(viaSelect).P50)} ms"));
+            }
+            UpdateTiming timing = await UpdateOnceAsync();
+            pollsNeeded[timing.Polls] = pollsNeeded.GetValueOrDefault(timing.Polls) + 1;
+            if (timing.Arrived is not long arrivedTicks)
             {
                 subscribeMissed++;
-                if (watcher.Failure is string failure)
-                {
-                    throw new InvalidOperationException("the subscribe failed: " + failure);
-                }
             }
             else
             {
-                viaSubscribe.Add(Seconds(sent, arrivedTicks));
-                subscribeAfterAck.Add(Math.Max(0, Seconds(acknowledged, arrivedTicks)));
-                subscribeBeforeAck += arrivedTicks < acknowledged ? 1 : 0;
+                viaSubscribe.Add(Seconds(timing.Sent, arrivedTicks));
+                subscribeAfterAck.Add(Math.Max(0, Seconds(timing.Acknowledged, arrivedTicks)));
+                subscribeBeforeAck += arrivedTicks < timing.Acknowledged ? 1 : 0;
             }
-            ack.Add(Seconds(sent, acknowledged));
-            viaSelect.Add(Seconds(sent, visible));
+            ack.Add(Seconds(timing.Sent, timing.Acknowledged));
+            viaSelect.Add(Seconds(timing.Sent, timing.Visible));
         }
         double updatesSeconds = updatesWall.Elapsed.TotalSeconds;
         double updatesCpu = (kernel.CpuTime() - cpuStart).TotalSeconds;
@@ -577,6 +612,16 @@ public static class EndToEndLatencyBenchmark
         await using NpgsqlCommand refresh = Command(connection, "REFRESH MATERIALIZED VIEW mv");
         await using NpgsqlCommand select = Command(connection, "SELECT s FROM mv WHERE k = $1", NpgsqlDbType.Integer);
         var random = new Random(7);
+
+        // The same warm-up as the kernel's, so both are measured warm (PostgreSQL has no JIT here, but caches and plans).
+        var warmupWall = Stopwatch.StartNew();
+        while (warmupWall.Elapsed < settings.Warmup)
+        {
+            long id = random.NextInt64(settings.Rows);
+            sums[id % settings.Groups]++;
+            update.Parameters[0].Value = id;
+            await update.ExecuteNonQueryAsync();
+        }
 
         Progress($"PostgreSQL: {settings.Updates:N0} plain UPDATEs");
         var plain = new List<double>();
