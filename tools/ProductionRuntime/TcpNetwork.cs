@@ -58,6 +58,20 @@ public sealed class TcpNetwork : INetwork, IDisposable
 
     private readonly InProcessPorts? _inProcess;
 
+    static TcpNetwork()
+    {
+        // A socket completion normally goes from the runtime's epoll thread to a thread-pool worker, which then posts
+        // the continuation to the node loop: two thread wakeups per received message. Every await here resumes on
+        // its node loop anyway, so the epoll thread can post it there itself (one wakeup). The runtime reads this
+        // switch once, when the first socket operation starts its engine; it is process-wide and only an environment
+        // variable, so it is set here, before this process's first socket, unless the operator set it.
+        const string inlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(inlineCompletions) is null)
+        {
+            Environment.SetEnvironmentVariable(inlineCompletions, "1");
+        }
+    }
+
     /// <summary>A network of sockets only (no in-process dials).</summary>
     public TcpNetwork(NodeLoop loop, TcpNetworkOptions? options = null) : this(loop, options, null)
     {
