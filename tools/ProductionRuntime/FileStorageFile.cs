@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Runtime;
@@ -13,7 +14,7 @@ namespace Kernel.Tools.ProductionRuntime;
 /// reference counting keeps an operation already in the kernel safe, and later operations see
 /// <see cref="ObjectDisposedException"/>, which becomes <see cref="IoStatus.Closed"/>.
 /// </remarks>
-internal sealed class FileStorageFile(FileStorage storage, string path, SafeFileHandle handle) : IDurableFile
+internal sealed partial class FileStorageFile(FileStorage storage, string path, SafeFileHandle handle) : IDurableFile
 {
     public string Path { get; } = path;
 
@@ -87,7 +88,7 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
         }
         try
         {
-            return new(IoResult<long>.Ok(RandomAccess.GetLength(handle)));
+            return new(IoResult<long>.Ok(LengthOf(handle)));
         }
         catch (Exception exception)
         {
@@ -198,4 +199,49 @@ internal sealed class FileStorageFile(FileStorage storage, string path, SafeFile
     }
 
     private const string ClosedMessage = "the file was closed (or its node stopped or crashed)";
+
+    private static bool s_seekForLength = !OperatingSystem.IsWindows();
+
+    /// <summary>
+    /// The file's length from <c>lseek(SEEK_END)</c>, not <c>fstat</c> (<see cref="RandomAccess.GetLength"/>): a stat
+    /// asks for the file's timestamps too, and Linux then gives the next write a fine-grained modification time, so
+    /// every write changes the inode and every later <c>fdatasync</c> writes the inode block as well as the data (two
+    /// device writes instead of one). Consensus checks a log's length before each operation, so on ext4 without a
+    /// journal that was a second write in every commit: 1,000 appends of 949 bytes plus <c>fdatasync</c> issued 2,000
+    /// block requests and took a p50 of 150 µs with a stat before each, 1,000 requests and 104 µs with a seek.
+    /// Positional reads and writes do not use the file offset, so moving it is harmless.
+    /// </summary>
+    private static long LengthOf(SafeFileHandle handle)
+    {
+        if (s_seekForLength)
+        {
+            bool added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                long end = Lseek((int)handle.DangerousGetHandle(), 0, SeekEnd);
+                if (end >= 0)
+                {
+                    return end;
+                }
+            }
+            catch (Exception exception) when (exception is DllNotFoundException or EntryPointNotFoundException)
+            {
+                s_seekForLength = false;
+            }
+            finally
+            {
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+        }
+        return RandomAccess.GetLength(handle);
+    }
+
+    private const int SeekEnd = 2;
+
+    [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
+    private static partial long Lseek(int fd, long offset, int whence);
 }
