@@ -59,13 +59,16 @@ public static partial class PersistBenchmarks
     /// Sample counts and durations. <c>ThroughputWarmup</c> is how long (c)'s writers run before its window opens, so
     /// that the window measures commits, not the runtime compiling the commit path's hot methods (tiered
     /// compilation): with 32 node loops and a window that opened 50 ms after the start, the JIT took 14% of the CPU
-    /// samples of a whole quick run.
+    /// samples of a whole quick run. <c>LargeWarmup</c> is the same for (d): its large batches repeat, untimed, for that
+    /// long before the timed ones (one untimed batch left the encoding loops in the JIT's first tier: with four timed
+    /// 1 MiB batches, 7 ms of each commit was CPU outside I/O).
     /// </summary>
-    private sealed record Settings(int FloorSamples, int LatencySamples, int WarmupCommits, TimeSpan ThroughputWarmup, TimeSpan ThroughputDuration, int LargeIterations, int PostgresSamples)
+    private sealed record Settings(int FloorSamples, int LatencySamples, int WarmupCommits, TimeSpan ThroughputWarmup, TimeSpan ThroughputDuration, int LargeIterations,
+        TimeSpan LargeWarmup, int PostgresSamples)
     {
-        public static readonly Settings Full = new(2000, 2000, 100, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), 12, 2000);
+        public static readonly Settings Full = new(2000, 2000, 100, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), 12, TimeSpan.FromSeconds(3), 2000);
 
-        public static readonly Settings Quick = new(300, 300, 30, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5), 4, 300);
+        public static readonly Settings Quick = new(300, 300, 30, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5), 4, TimeSpan.FromSeconds(1.5), 300);
     }
 
     private sealed record ResultRow(string Measurement, string P50, string P99, string Rate, string Floor, string Ratio, string Goal);
@@ -514,16 +517,10 @@ public static partial class PersistBenchmarks
             var persistTimes = new List<double>();
             var rawTimes = new List<double>();
             ulong time = 0;
-            GcShare gcBefore = GcShare.Now();
-            // One untimed round of each warms up the code paths and the allocator.
-            for (int i = -1; i < settings.LargeIterations; i++)
+            // One round: a persist append of the batch, then a raw write + fsync of as many bytes; their times.
+            async Task<(double Persist, double Raw)> RoundAsync(int round)
             {
                 List<Update> batch = Batch(rows, time);
-                if (i == 0)
-                {
-                    storage.Counts.Reset();
-                    gcBefore = GcShare.Now();
-                }
                 storage.BeginOperation();
                 long start = Stopwatch.GetTimestamp();
                 AppendResult appended = (await writer.CompareAndAppendAsync(batch, Frontier.At(time), Frontier.At(time + 1))).Unwrap();
@@ -533,12 +530,26 @@ public static partial class PersistBenchmarks
                     throw new InvalidOperationException($"large append {appended.Status}");
                 }
                 time++;
-                double rawSeconds = WriteAndFsync(Path.Join(floorDirectory, $"{name}-{i + 1}"), raw);
-                if (i >= 0)
-                {
-                    persistTimes.Add(persistSeconds);
-                    rawTimes.Add(rawSeconds);
-                }
+                return (persistSeconds, WriteAndFsync(Path.Join(floorDirectory, $"{name}-{round}"), raw));
+            }
+
+            // Untimed rounds warm up the code paths and the allocator: at least one, and for LargeWarmup or 128 rounds
+            // (1 GiB of 8 MiB batches), whichever ends first.
+            var warmup = Stopwatch.StartNew();
+            int warmups = 0;
+            do
+            {
+                await RoundAsync(-1 - warmups);
+                warmups++;
+            }
+            while (warmup.Elapsed < settings.LargeWarmup && warmups < 128);
+            storage.Counts.Reset();
+            GcShare gcBefore = GcShare.Now();
+            for (int i = 0; i < settings.LargeIterations; i++)
+            {
+                (double persistSeconds, double rawSeconds) = await RoundAsync(i);
+                persistTimes.Add(persistSeconds);
+                rawTimes.Add(rawSeconds);
             }
             // Pauses are process-wide and include the raw writes' share, which allocate nothing.
             result = new LargeRun(Stats.Of([.. persistTimes]), Stats.Of([.. rawTimes]), encodedBytes, storage.Counts, persistTimes.Count,
