@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using Kernel.Runtime;
 using System.Threading.Tasks;
@@ -31,6 +32,7 @@ public sealed class NodeLoop : IDisposable
 {
     private readonly object _gate = new();
     private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new(); // guarded by _gate
+    private int _queued; // _queue.Count, written under _gate, read without it by the idle spin
     private readonly Thread _thread;
     private readonly LoopSynchronizationContext _context;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -140,6 +142,7 @@ public sealed class NodeLoop : IDisposable
                 return false;
             }
             _queue.Enqueue((callback, state));
+            Volatile.Write(ref _queued, _queue.Count);
             Monitor.Pulse(_gate);
             return true;
         }
@@ -221,6 +224,7 @@ public sealed class NodeLoop : IDisposable
     {
         _stopped = true;
         _queue.Clear();
+        _queued = 0;
         Monitor.PulseAll(_gate);
         if (!_started)
         {
@@ -235,6 +239,10 @@ public sealed class NodeLoop : IDisposable
         {
             while (true)
             {
+                if (Volatile.Read(ref _queued) == 0)
+                {
+                    SpinWhileIdle();
+                }
                 (SendOrPostCallback Callback, object? State) item;
                 lock (_gate)
                 {
@@ -247,6 +255,7 @@ public sealed class NodeLoop : IDisposable
                         return;
                     }
                     item = _queue.Dequeue();
+                    _queued = _queue.Count;
                 }
                 try
                 {
@@ -264,6 +273,29 @@ public sealed class NodeLoop : IDisposable
         {
             SynchronizationContext.SetSynchronizationContext(null);
             _exited.TrySetResult();
+        }
+    }
+
+    /// <summary>How long an idle loop spins for new work before it sleeps.</summary>
+    public static readonly TimeSpan IdleSpin = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>
+    /// Spins for up to <see cref="IdleSpin"/> while the queue is empty, yielding the CPU to any other runnable thread
+    /// as it goes. A node's work comes in bursts a few microseconds apart (a reply from another node of this process,
+    /// the next message of a client that is pipelining), and a loop that went to sleep is woken by the OS only after
+    /// the CPU it slept on has been brought back from idle, which on a virtual machine took about 100 µs (a
+    /// scheduler trace of one UPDATE: the socket thread posted a request at t, the loop ran it at t + 107 µs). A loop
+    /// that is still spinning sees the work at once; one that stays idle sleeps 50 µs later, so an idle node costs
+    /// nothing.
+    /// </summary>
+    private void SpinWhileIdle()
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(IdleSpin.TotalSeconds * Stopwatch.Frequency);
+        var spinner = new SpinWait();
+        while (Volatile.Read(ref _queued) == 0 && Stopwatch.GetTimestamp() < deadline)
+        {
+            // Never Thread.Sleep(1): a millisecond is far longer than the spin.
+            spinner.SpinOnce(sleep1Threshold: -1);
         }
     }
 
