@@ -1,4 +1,6 @@
 using System;
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using Google.Protobuf;
@@ -74,21 +76,50 @@ public sealed class StateCodec
         static bool SameBatch(HollowBatch a, HollowBatch b) => ReferenceEquals(a, b) || a.SameAs(b);
     }
 
+    /// <summary>
+    /// The sealed bytes of <paramref name="message"/>: header, the protobuf (compressed above
+    /// <see cref="CompressAboveBytes"/>), xxHash64 of both. Serialized straight into the result (or, when compressed,
+    /// into a pooled buffer): this runs for every state a commit writes.
+    /// </summary>
     private byte[] Seal(ProtoShardState message)
     {
-        byte[] proto = message.ToByteArray();
-        bool compress = proto.Length > CompressAboveBytes;
-        byte[] payload = compress ? _compressor.Compress(proto) : proto;
-        var writer = new ByteWriter(HeaderBytes + payload.Length + TrailerBytes);
-        writer.WriteUInt32(Magic);
-        writer.WriteByte(FormatVersion);
-        writer.WriteByte(compress ? (byte)1 : (byte)0);
-        writer.WriteByte(0);
-        writer.WriteByte(0);
-        writer.WriteUInt32((uint)proto.Length);
-        writer.WriteBytes(payload);
-        writer.WriteUInt64(_checksum.Hash(writer.WrittenSpan));
-        return writer.ToArray();
+        int protoLength = message.CalculateSize();
+        if (protoLength <= CompressAboveBytes)
+        {
+            byte[] plain = new byte[HeaderBytes + protoLength + TrailerBytes];
+            message.WriteTo(plain.AsSpan(HeaderBytes, protoLength));
+            return Finish(plain, compressed: false, protoLength, protoLength);
+        }
+        byte[] proto = ArrayPool<byte>.Shared.Rent(protoLength);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(_compressor.CompressBound(protoLength));
+        try
+        {
+            message.WriteTo(proto.AsSpan(0, protoLength));
+            int payloadLength = _compressor.Compress(proto.AsSpan(0, protoLength), scratch);
+            byte[] sealedBytes = new byte[HeaderBytes + payloadLength + TrailerBytes];
+            scratch.AsSpan(0, payloadLength).CopyTo(sealedBytes.AsSpan(HeaderBytes));
+            return Finish(sealedBytes, compressed: true, protoLength, payloadLength);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(proto);
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Writes the header and the trailing checksum around a payload already in place.</summary>
+    private byte[] Finish(byte[] sealedBytes, bool compressed, int protoLength, int payloadLength)
+    {
+        Span<byte> header = sealedBytes.AsSpan(0, HeaderBytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Magic);
+        header[4] = FormatVersion;
+        header[5] = compressed ? (byte)1 : (byte)0;
+        header[6] = 0;
+        header[7] = 0;
+        BinaryPrimitives.WriteUInt32LittleEndian(header[8..], (uint)protoLength);
+        int bodyLength = HeaderBytes + payloadLength;
+        BinaryPrimitives.WriteUInt64LittleEndian(sealedBytes.AsSpan(bodyLength), _checksum.Hash(sealedBytes.AsSpan(0, bodyLength)));
+        return sealedBytes;
     }
 
     /// <summary>

@@ -1243,7 +1243,7 @@ public sealed class LogConsensus : IConsensus
         string key;
         try
         {
-            key = s_strictUtf8.GetString(bytes.Slice(HeaderBytes, keyBytes));
+            key = KeyOf(bytes.Slice(HeaderBytes, keyBytes));
         }
         catch (DecoderFallbackException)
         {
@@ -1252,6 +1252,31 @@ public sealed class LogConsensus : IConsensus
         return new Record(
             (RecordKind)bytes[4], key, BinaryPrimitives.ReadUInt64LittleEndian(bytes[11..]), BinaryPrimitives.ReadUInt64LittleEndian(bytes[19..]),
             checksum, keyBytes, HeaderBytes + keyBytes, dataLength, length);
+    }
+
+    /// <summary>
+    /// The key <paramref name="utf8"/> spells (strictly decoded: invalid UTF-8 throws), as the string the index already
+    /// holds when it knows the key: every record read in a catch-up or a verification names a key, and nearly always
+    /// one the index has, so decoding allocates no new string for it.
+    /// </summary>
+    private string KeyOf(ReadOnlySpan<byte> utf8)
+    {
+        const int StackChars = 256;
+        char[]? rented = null;
+        Span<char> chars = utf8.Length <= StackChars ? stackalloc char[StackChars] : (rented = ArrayPool<char>.Shared.Rent(utf8.Length));
+        try
+        {
+            int count = s_strictUtf8.GetChars(utf8, chars);
+            ReadOnlySpan<char> decoded = chars[..count];
+            return _keys.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(decoded, out string? known, out _) ? known : new string(decoded);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
     }
 
     private async ValueTask<LocationResult<byte[]>> ReadDataAsync(Entry entry, string key)

@@ -395,12 +395,17 @@ public static class StateTransitions
         {
             return [];
         }
-        var inputs = ImmutableArray.CreateRange(batches.GetRange(start, batches.Count - start));
-        if (inlineDeferBytesMax > 0 && batches.Count <= InlineBatchesDeferredMax && AllInline(inputs) && state.InlineBytes() <= inlineDeferBytesMax)
+        if (inlineDeferBytesMax > 0 && batches.Count <= InlineBatchesDeferredMax && AllInline(batches, start) && state.InlineBytes() <= inlineDeferBytesMax)
         {
             return [];
         }
-        return [new MergeRequest(inputs, state.Since)];
+        // Copied by index: ImmutableList.GetRange would build a new tree first (this runs on every append).
+        ImmutableArray<HollowBatch>.Builder inputs = ImmutableArray.CreateBuilder<HollowBatch>(batches.Count - start);
+        for (int i = start; i < batches.Count; i++)
+        {
+            inputs.Add(batches[i]);
+        }
+        return [new MergeRequest(inputs.MoveToImmutable(), state.Since)];
 
         // The start of the longest tail run (of two batches or more) weighing MergeGrowth times its heaviest batch; -1 if none.
         static int GrowthRunStart(ImmutableList<HollowBatch> batches)
@@ -438,11 +443,11 @@ public static class StateTransitions
             return start;
         }
 
-        static bool AllInline(ImmutableArray<HollowBatch> inputs)
+        static bool AllInline(ImmutableList<HollowBatch> batches, int start)
         {
-            foreach (HollowBatch input in inputs)
+            for (int i = start; i < batches.Count; i++)
             {
-                foreach (PartRef part in input.Parts)
+                foreach (PartRef part in batches[i].Parts)
                 {
                     if (!part.IsInline)
                     {
