@@ -53,14 +53,13 @@ public static class Consolidation
     /// </summary>
     public static List<Update> MergeAndConsolidate(List<List<Update>> runs, Frontier since)
     {
-        bool sorted = true;
         int total = 0;
         foreach (List<Update> run in runs)
         {
             total += run.Count;
-            sorted = sorted && IsSorted(run);
         }
-        if (!sorted || total < MergeRunUpdatesMin * runs.Count)
+        // Short runs are sorted together anyway: only check sortedness where a merge may follow.
+        if (total < MergeRunUpdatesMin * runs.Count || !runs.TrueForAll(IsSorted))
         {
             var all = new List<Update>();
             foreach (List<Update> run in runs)
