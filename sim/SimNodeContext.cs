@@ -34,6 +34,8 @@ internal sealed class SimNodeContext : INodeContext
 
     public IDurableStorage Storage { get; }
 
+    public ICompute Compute => SimCompute.Instance;
+
     public CancellationToken Stopping { get; }
 
     public void Spawn(string name, Func<Task> body)

@@ -27,6 +27,9 @@ public interface INodeContext
 
     IDurableStorage Storage { get; }
 
+    /// <summary>Runs pure CPU-bound work off the loop: on another core in production, in line in the simulator (see <see cref="ICompute"/>).</summary>
+    ICompute Compute { get; }
+
     /// <summary>Cancelled when the node is asked to stop gracefully. A crash cancels nothing: work just stops.</summary>
     CancellationToken Stopping { get; }
 

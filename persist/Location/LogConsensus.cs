@@ -71,7 +71,7 @@ namespace Kernel.Persist.Location;
 public sealed class LogConsensus : IConsensus
 {
     /// <summary>Compaction is considered once a segment reaches this size and is more than half dead.</summary>
-    public const long CompactionThresholdBytesDefault = 16 << 20;
+    public const long CompactionThresholdBytesDefault = 64 << 20;
 
     /// <summary>Segments grow by writing this many zero bytes ahead of the log's end, synced with the append that needs them.</summary>
     public const int PreallocateBytesDefault = 1 << 20;

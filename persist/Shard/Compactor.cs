@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Data;
+using Kernel.Persist.Encoding;
 
 namespace Kernel.Persist.Shard;
 
@@ -22,37 +23,58 @@ public static class Compactor
     public const string WriterName = "compactor";
 
     /// <summary>True when the merge was applied; false when its inputs were gone (not an error).</summary>
+    /// <remarks>
+    /// The loop fetches the inputs' bytes and writes the output's; decoding, merging and encoding, most of a merge's
+    /// CPU, run on <see cref="PersistContext.Compute"/>, so that a loop writing many shards keeps committing meanwhile.
+    /// </remarks>
     public static async Task<PersistResult<bool>> CompactAsync(PersistContext context, ShardMachine machine, MergeRequest request, CancellationToken cancellationToken = default)
     {
-        var runs = new List<List<Update>>(request.Inputs.Length);
-        foreach (HollowBatch input in request.Inputs)
-        {
-            PersistResult<List<Update>> fetched = await PartStore.FetchBatchesAsync(context, [input], static _ => true, cancellationToken);
-            if (fetched.Error is { Kind: PersistErrorKind.BlobMissing })
-            {
-                // A concurrent compaction replaced these inputs and GC already removed them: nothing to do.
-                return false;
-            }
-            if (!fetched.IsOk)
-            {
-                return fetched.Error!;
-            }
-            runs.Add(fetched.Value!);
-        }
-        // Each input is sorted (parts are written consolidated), so the inputs are merged rather than sorted together.
-        List<Update> updates = Consolidation.MergeAndConsolidate(runs, request.Since);
-        // A merge of inline batches that still fits one inline part stays inline: the merge is then one Consensus
-        // write and no Blob write. Bounded by the inputs' inline bytes, so a merge never grows the state's inline data.
+        var fetched = new List<(PartRef Part, byte[] Bytes)>[request.Inputs.Length];
         long inputInlineBytes = 0;
-        foreach (HollowBatch input in request.Inputs)
+        for (int i = 0; i < request.Inputs.Length; i++)
         {
-            foreach (PartRef part in input.Parts)
+            ImmutableArray<PartRef> inputParts = request.Inputs[i].Parts;
+            fetched[i] = new List<(PartRef, byte[])>(inputParts.Length);
+            foreach (PartRef part in inputParts)
             {
                 inputInlineBytes += part.Inline?.Length ?? 0;
+                PersistResult<byte[]> bytes = await PartStore.FetchEncodedAsync(context, part, cancellationToken);
+                if (bytes.Error is { Kind: PersistErrorKind.BlobMissing })
+                {
+                    // A concurrent compaction replaced these inputs and GC already removed them: nothing to do.
+                    return false;
+                }
+                if (!bytes.IsOk)
+                {
+                    return bytes.Error!;
+                }
+                fetched[i].Add((part, bytes.Value!));
             }
         }
-        int inlineBytesMax = (int)Math.Min(context.Config.InlinePartBytesMax, inputInlineBytes);
-        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteAsync(context, machine.Shard, WriterName, updates, cancellationToken, inlineBytesMax);
+        PartCodec codec = context.Parts;
+        Frontier since = request.Since;
+        int partUpdatesMax = context.Config.PartUpdatesMax;
+        PersistResult<List<(EncodedPart Part, int Updates)>> merged = await context.Compute.RunAsync(() => Merge(codec, fetched, since, partUpdatesMax));
+        if (!merged.IsOk)
+        {
+            return merged.Error!;
+        }
+        List<(EncodedPart Part, int Updates)> encoded = merged.Value!;
+        PersistResult<ImmutableArray<PartRef>> parts;
+        try
+        {
+            // A merge of inline batches that still fits one inline part stays inline: the merge is then one Consensus
+            // write and no Blob write. Bounded by the inputs' inline bytes, so a merge never grows the state's inline data.
+            int inlineBytesMax = (int)Math.Min(context.Config.InlinePartBytesMax, inputInlineBytes);
+            parts = await PartStore.WriteEncodedAsync(context, machine.Shard, WriterName, encoded, cancellationToken, inlineBytesMax);
+        }
+        finally
+        {
+            foreach ((EncodedPart part, _) in encoded)
+            {
+                part.Dispose();
+            }
+        }
         if (!parts.IsOk)
         {
             return parts.Error!;
@@ -73,5 +95,39 @@ public static class Compactor
             return false;
         }
         return applied.IsOk ? false : applied.Error!;
+    }
+
+    /// <summary>
+    /// Decodes the inputs' parts, merges and consolidates them at <paramref name="since"/> and encodes the result:
+    /// pure, so it runs off the loop. Each input is sorted (parts are written consolidated), so the inputs are
+    /// merged rather than sorted together.
+    /// </summary>
+    private static PersistResult<List<(EncodedPart Part, int Updates)>> Merge(
+        PartCodec codec, List<(PartRef Part, byte[] Bytes)>[] inputs, Frontier since, int partUpdatesMax)
+    {
+        var runs = new List<List<Update>>(inputs.Length);
+        foreach (List<(PartRef Part, byte[] Bytes)> input in inputs)
+        {
+            List<Update>? run = null;
+            foreach ((PartRef part, byte[] bytes) in input)
+            {
+                PersistResult<List<Update>> decoded = PartStore.Decode(codec, part, bytes);
+                if (!decoded.IsOk)
+                {
+                    return decoded.Error!;
+                }
+                if (run is null)
+                {
+                    run = decoded.Value!;
+                }
+                else
+                {
+                    run.AddRange(decoded.Value!);
+                }
+            }
+            runs.Add(run ?? []);
+        }
+        List<Update> updates = Consolidation.MergeAndConsolidate(runs, since);
+        return PartStore.Encode(codec, updates, partUpdatesMax);
     }
 }

@@ -38,21 +38,68 @@ internal static class PartStore
             // The rented buffer goes back to the pool once Blob has the bytes (every backend copies or writes them out
             // before its set completes); an inline part is copied out of it to live in the state.
             using EncodedPart encoded = context.Parts.EncodeRented(chunk);
-            string key = PartKey(shard, writer, context.NewId(""));
-            if (chunk.Count == updates.Count && encoded.Length <= inlineBytesMax)
+            PersistResult<bool> written = await WriteOneAsync(context, shard, writer, encoded, chunk.Count, inline: chunk.Count == updates.Count && encoded.Length <= inlineBytesMax, parts, cancellationToken);
+            if (!written.IsOk)
             {
-                parts.Add(new PartRef(key, encoded.Length, chunk.Count) { Inline = encoded.ToArray() });
-                continue;
+                return written.Error!;
             }
-            PersistResult<bool> set = await SetAsync(context, key, encoded.Memory, cancellationToken);
-            if (!set.IsOk)
-            {
-                await DeleteAllAsync(context, parts, cancellationToken);
-                return set.Error!;
-            }
-            parts.Add(new PartRef(key, encoded.Length, chunk.Count));
         }
         return parts.ToImmutable();
+    }
+
+    /// <summary>
+    /// Consolidated <paramref name="updates"/> encoded as parts of at most <paramref name="partUpdatesMax"/> updates
+    /// each, in buffers the caller disposes. Pure, so it may run off the loop (<see cref="PersistContext.Compute"/>).
+    /// </summary>
+    public static List<(EncodedPart Part, int Updates)> Encode(PartCodec codec, List<Update> updates, int partUpdatesMax)
+    {
+        int partMax = Math.Max(1, partUpdatesMax);
+        var encoded = new List<(EncodedPart, int)>(Math.Max(1, (updates.Count + partMax - 1) / partMax));
+        for (int start = 0; start < updates.Count; start += partMax)
+        {
+            List<Update> chunk = updates.GetRange(start, Math.Min(partMax, updates.Count - start));
+            encoded.Add((codec.EncodeRented(chunk), chunk.Count));
+        }
+        return encoded;
+    }
+
+    /// <summary>
+    /// Writes parts encoded by <see cref="Encode"/> (the caller still disposes them), as <see cref="WriteAsync"/> does:
+    /// a single part of at most <paramref name="inlineBytesMax"/> bytes is returned inline and nothing is written.
+    /// </summary>
+    public static async Task<PersistResult<ImmutableArray<PartRef>>> WriteEncodedAsync(
+        PersistContext context, ShardId shard, string writer, List<(EncodedPart Part, int Updates)> encoded, CancellationToken cancellationToken, int inlineBytesMax = 0)
+    {
+        ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>(encoded.Count);
+        foreach ((EncodedPart part, int updates) in encoded)
+        {
+            PersistResult<bool> written = await WriteOneAsync(context, shard, writer, part, updates, inline: encoded.Count == 1 && part.Length <= inlineBytesMax, parts, cancellationToken);
+            if (!written.IsOk)
+            {
+                return written.Error!;
+            }
+        }
+        return parts.ToImmutable();
+    }
+
+    /// <summary>Adds one encoded part to <paramref name="parts"/>, inline or written to Blob; on failure deletes what <paramref name="parts"/> wrote.</summary>
+    private static async Task<PersistResult<bool>> WriteOneAsync(
+        PersistContext context, ShardId shard, string writer, EncodedPart encoded, int updates, bool inline, ImmutableArray<PartRef>.Builder parts, CancellationToken cancellationToken)
+    {
+        string key = PartKey(shard, writer, context.NewId(""));
+        if (inline)
+        {
+            parts.Add(new PartRef(key, encoded.Length, updates) { Inline = encoded.ToArray() });
+            return true;
+        }
+        PersistResult<bool> set = await SetAsync(context, key, encoded.Memory, cancellationToken);
+        if (!set.IsOk)
+        {
+            await DeleteAllAsync(context, parts, cancellationToken);
+            return set.Error!;
+        }
+        parts.Add(new PartRef(key, encoded.Length, updates));
+        return true;
     }
 
     /// <summary>Sets a blob, retrying; a set is idempotent for a fixed key and value, so indeterminate errors retry safely.</summary>
@@ -99,21 +146,18 @@ internal static class PartStore
 
     public static async Task<PersistResult<List<Update>>> FetchAsync(PersistContext context, PartRef part, CancellationToken cancellationToken)
     {
-        byte[] encoded;
-        if (part.Inline is byte[] inline)
-        {
-            encoded = inline;
-        }
-        else
-        {
-            PersistResult<byte[]> bytes = await GetAsync(context, part.Key, cancellationToken);
-            if (!bytes.IsOk)
-            {
-                return bytes.Error!;
-            }
-            encoded = bytes.Value!;
-        }
-        List<Update>? updates = context.Parts.Decode(part.Key, encoded, out string error);
+        PersistResult<byte[]> encoded = await FetchEncodedAsync(context, part, cancellationToken);
+        return encoded.IsOk ? Decode(context.Parts, part, encoded.Value!) : encoded.Error!;
+    }
+
+    /// <summary>A part's encoded bytes: its inline bytes, or its blob.</summary>
+    public static async Task<PersistResult<byte[]>> FetchEncodedAsync(PersistContext context, PartRef part, CancellationToken cancellationToken) =>
+        part.Inline is byte[] inline ? PersistResult<byte[]>.Ok(inline) : await GetAsync(context, part.Key, cancellationToken);
+
+    /// <summary>The updates of a fetched part, checked against its reference. Pure, so it may run off the loop.</summary>
+    public static PersistResult<List<Update>> Decode(PartCodec codec, PartRef part, byte[] encoded)
+    {
+        List<Update>? updates = codec.Decode(part.Key, encoded, out string error);
         if (updates is null)
         {
             return new PersistError(PersistErrorKind.Corrupt, error);

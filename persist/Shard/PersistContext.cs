@@ -42,6 +42,12 @@ public sealed class PersistContext
 
     public PartCodec Parts { get; }
 
+    /// <summary>
+    /// Where compaction, rollups and garbage collection encode, decode and merge (<see cref="INodeContext.Compute"/>
+    /// on a node); in line by default.
+    /// </summary>
+    public ICompute Compute { get; init; } = InlineCompute.Instance;
+
     public StateCodec States { get; }
 
     /// <summary>Wall time in ms: leases and heartbeats are compared across processes, so they use wall time.</summary>

@@ -224,6 +224,16 @@ public sealed class ShardMachine
                 last = last is { IsIndeterminate: true } ? last : written.Error;
                 await _context.BackoffAsync(attempt, cancellationToken);
             }
+            else if (Newest is StateVersion newer && newer.State.SeqNo > state.SeqNo)
+            {
+                // Lost to another operation of this client (a compaction racing its writer), whose state is already
+                // here: decide again on it at once, with no read and no backoff. It is committed, so every retry of
+                // this kind follows some operation's progress; a "no change" decided on it is still re-read first.
+                (state, chainBase) = newer;
+                fresh = false;
+                attempt--;
+                continue;
+            }
             else if (attempt >= 2)
             {
                 // Repeated lost races: back off so that contending writers spread out.

@@ -123,7 +123,10 @@ public sealed class PersistScenario(bool inlineUpkeep = false, bool lockFreeCons
     {
         var blob = new RemoteBlob(new RemoteLocation(context, new Endpoint("blob", LocationPort), s_callTimeout));
         var consensus = new RemoteConsensus(new RemoteLocation(context, new Endpoint("consensus", LocationPort), s_callTimeout));
-        return new PersistClient(blob, consensus, context.Clock, context.Random.Fork("persist"), Config with { UpkeepInBackground = !inlineUpkeep });
+        return new PersistClient(new PersistContext(blob, consensus, context.Clock, context.Random.Fork("persist"), Config with { UpkeepInBackground = !inlineUpkeep })
+        {
+            Compute = context.Compute,
+        });
     }
 
     /// <summary>

@@ -679,11 +679,15 @@ public static partial class PersistBenchmarks
     // ---- shared ----
 
     private static PersistClient FileClient(INodeContext context, IDurableStorage storage, PersistConfig config, bool lockFreeConsensus = false) => new(
-        new FileBlob(storage, context.Random.Fork("blob"), "blob"),
-        lockFreeConsensus ? new FileConsensus(storage, context.Random.Fork("consensus"), "consensus") : new LogConsensus(storage, "consensus"),
-        context.Clock,
-        context.Random.Fork("persist"),
-        config);
+        new PersistContext(
+            new FileBlob(storage, context.Random.Fork("blob"), "blob"),
+            lockFreeConsensus ? new FileConsensus(storage, context.Random.Fork("consensus"), "consensus") : new LogConsensus(storage, "consensus"),
+            context.Clock,
+            context.Random.Fork("persist"),
+            config)
+        {
+            Compute = context.Compute,
+        });
 
     /// <summary>One durable compare_and_append of a 10-row batch at <paramref name="time"/>, as [time, time + 1).</summary>
     private static async Task<AppendResult> AppendSmallAsync(WriteHandle writer, ulong time)

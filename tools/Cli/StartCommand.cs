@@ -116,6 +116,7 @@ internal static class StartCommand
             context.Random)
         {
             Notifier = notifier,
+            Compute = context.Compute,
         });
 
     private static int Run(string dataDirectory, int port, int controllerPort, int pubsubPort, bool separateClusterd)

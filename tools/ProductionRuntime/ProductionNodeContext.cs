@@ -58,6 +58,8 @@ public sealed class ProductionNodeContext : INodeContext
 
     public IDurableStorage Storage { get; }
 
+    public ICompute Compute => ThreadPoolCompute.Instance;
+
     public CancellationToken Stopping { get; }
 
     public NodeLoop Loop => _loop;

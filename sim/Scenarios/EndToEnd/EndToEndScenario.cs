@@ -107,7 +107,7 @@ public sealed class EndToEndScenario : SimScenario
     {
         var blob = new RemoteBlob(new RemoteLocation(context, new Endpoint("blob", LocationPort), s_callTimeout));
         var consensus = new RemoteConsensus(new RemoteLocation(context, new Endpoint("consensus", LocationPort), s_callTimeout));
-        return new PersistClient(new PersistContext(blob, consensus, context.Clock, context.Random.Fork("persist")) { Notifier = notifier });
+        return new PersistClient(new PersistContext(blob, consensus, context.Clock, context.Random.Fork("persist")) { Notifier = notifier, Compute = context.Compute });
     }
 
     private long Now => _world.NowNanos;

@@ -58,3 +58,8 @@ public sealed class SimClockContractTests : ClockContractTests
 {
     protected override NodeHarness Harness { get; } = new SimNodeHarness(seed: 13);
 }
+
+public sealed class SimComputeContractTests : ComputeContractTests
+{
+    protected override NodeHarness Harness { get; } = new SimNodeHarness(seed: 17);
+}
