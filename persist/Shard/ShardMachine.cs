@@ -226,9 +226,11 @@ public sealed class ShardMachine
             }
             else if (Newest is StateVersion newer && newer.State.SeqNo > state.SeqNo)
             {
-                // Lost to another operation of this client (a compaction racing its writer), whose state is already
-                // here: decide again on it at once, with no read and no backoff. It is committed, so every retry of
-                // this kind follows some operation's progress; a "no change" decided on it is still re-read first.
+                // Lost to a version this client already holds (typically another operation of this client: a
+                // compaction racing its writer): decide again on it at once, with no read and no backoff. It is
+                // committed and newer, so every retry of this kind follows progress; a "no change" decided on it is
+                // still re-read first. A race lost to another process leaves this client's newest version behind
+                // and takes the path below.
                 (state, chainBase) = newer;
                 fresh = false;
                 attempt--;
