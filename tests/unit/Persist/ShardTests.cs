@@ -954,6 +954,42 @@ public sealed class ShardTests
     }
 
     /// <summary>Consensus that counts what the tests look at: head reads, refused compare-and-sets, versions scanned.</summary>
+    /// <summary>
+    /// An operation that loses its compare-and-set to another operation of the same client decides again on the
+    /// version that operation left in the client: one lost race, no Consensus read, and both changes committed.
+    /// </summary>
+    [Fact]
+    public async Task Apply_LostToAnOperationOfTheSameClient_RetriesOnItsStateWithoutReading()
+    {
+        var consensus = new CountingConsensus(new MemoryConsensus());
+        var client = new PersistClient(new MemoryBlob(), consensus, new TestClock(), new SeededRandom(9), s_small);
+        ShardId shard = NewShard();
+        (await client.OpenWriterAsync(shard, "w")).Unwrap();
+        ulong before = (await client.FetchStateAsync(shard)).Unwrap().SeqNo;
+        var late = new ShardMachine(client.Context, shard);
+        var early = new ShardMachine(client.Context, shard);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        consensus.HoldNextCas = release.Task;
+        int heads = consensus.Heads;
+
+        // The late operation decides on the current version, then its compare-and-set waits; the early one commits.
+        Task<PersistResult<Applied<WriterState?>>> lateApply = late.ApplyAsync(
+            "late", (state, nowMs) => StateTransitions.RegisterWriter(state, "late", "test", 60_000, nowMs));
+        PersistResult<Applied<WriterState?>> earlyApply = await early.ApplyAsync(
+            "early", (state, nowMs) => StateTransitions.RegisterWriter(state, "early", "test", 60_000, nowMs));
+        release.SetResult();
+        Applied<WriterState?> lateApplied = (await lateApply.WaitAsync(s_wait)).Unwrap();
+
+        Assert.True(earlyApply.Unwrap().Changed);
+        Assert.True(lateApplied.Changed);
+        Assert.Equal(1, consensus.Mismatches);
+        Assert.Equal(heads, consensus.Heads);
+        ShardState head = (await client.FetchStateAsync(shard)).Unwrap();
+        Assert.Equal(before + 2, head.SeqNo);
+        Assert.Contains("early", head.Writers.Keys);
+        Assert.Contains("late", head.Writers.Keys);
+    }
+
     private sealed class CountingConsensus(IConsensus inner) : IConsensus
     {
         public int Heads { get; set; }
@@ -961,6 +997,9 @@ public sealed class ShardTests
         public int Mismatches { get; set; }
 
         public long VersionsScanned { get; set; }
+
+        /// <summary>When set, the next compare-and-set waits for it before it reaches the inner Consensus.</summary>
+        public Task? HoldNextCas { get; set; }
 
         public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key)
         {
@@ -970,6 +1009,11 @@ public sealed class ShardTests
 
         public async ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next)
         {
+            if (HoldNextCas is Task hold)
+            {
+                HoldNextCas = null;
+                await hold;
+            }
             LocationResult<CasOutcome> outcome = await inner.CompareAndSetAsync(key, expected, next);
             if (outcome.IsOk && outcome.Value != CasOutcome.Committed)
             {
