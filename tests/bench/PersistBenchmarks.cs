@@ -59,14 +59,16 @@ public static partial class PersistBenchmarks
     /// Sample counts and durations. <c>ThroughputWarmup</c> is how long (c)'s writers run before its window opens, so
     /// that the window measures commits, not the runtime compiling the commit path's hot methods (tiered
     /// compilation): with 32 node loops and a window that opened 50 ms after the start, the JIT took 14% of the CPU
-    /// samples of a whole quick run. <c>LargeWarmup</c> is the same for (d): its large batches repeat, untimed, for that
+    /// samples of a whole quick run, and with a 3 s warm-up the runtime's tiered-compilation thread still took 30-35%
+    /// of a core through the first 4 s of a 32-writer window (per-thread CPU from /proc), quiet only after about 6 s of
+    /// load: full mode warms up for 8 s. <c>LargeWarmup</c> is the same for (d): its large batches repeat, untimed, for that
     /// long before the timed ones (one untimed batch left the encoding loops in the JIT's first tier: with four timed
     /// 1 MiB batches, 7 ms of each commit was CPU outside I/O).
     /// </summary>
     private sealed record Settings(int FloorSamples, int LatencySamples, int WarmupCommits, TimeSpan ThroughputWarmup, TimeSpan ThroughputDuration, int LargeIterations,
         TimeSpan LargeWarmup, int PostgresSamples)
     {
-        public static readonly Settings Full = new(2000, 2000, 100, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), 12, TimeSpan.FromSeconds(3), 2000);
+        public static readonly Settings Full = new(2000, 2000, 100, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(5), 12, TimeSpan.FromSeconds(3), 2000);
 
         public static readonly Settings Quick = new(300, 300, 30, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5), 4, TimeSpan.FromSeconds(1.5), 300);
     }
