@@ -60,9 +60,11 @@ public sealed class FileStorage : IDurableStorage, IDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown open mode"),
         };
         // Creating a file is the costly open: the kernel allocates an inode (on ext4 it also scans the inode table
-        // for recently deleted ones), tens of microseconds that a node loop writing blobs paid on its own thread
-        // (8% of the loop's samples under persist benchmark (c)). A pool thread does it; the caller resumes on its loop.
-        return mode == OpenMode.CreateNew
+        // for recently deleted ones), tens of microseconds that a busy node loop writing blobs paid on its own thread
+        // (8% of the loop's samples under persist benchmark (c)). A pool thread does it then, and the caller resumes
+        // on its loop. A loop with nothing else queued does it itself: nothing waits behind it, and the caller would
+        // otherwise also wait for a pool thread to wake (the reasoning of SharedFlush's in-line fsync).
+        return mode == OpenMode.CreateNew && !NodeLoop.CallerMayBlock()
             ? new(Task.Run(() => Open(path, fileMode)))
             : new(Open(path, fileMode));
     }
@@ -100,8 +102,8 @@ public sealed class FileStorage : IDurableStorage, IDisposable
         {
             return new(failure);
         }
-        // Off the loop, as creation: garbage collection deletes a blob for about every one it writes.
-        return new(Task.Run(() => Delete(path)));
+        // As creation: garbage collection deletes a blob for about every one it writes.
+        return NodeLoop.CallerMayBlock() ? new(Delete(path)) : new(Task.Run(() => Delete(path)));
     }
 
     private IoResult Delete(string path)
