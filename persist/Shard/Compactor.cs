@@ -22,6 +22,9 @@ public static class Compactor
 {
     public const string WriterName = "compactor";
 
+    /// <summary>Merges of at most this many encoded input bytes run on the caller's loop rather than <see cref="PersistContext.Compute"/>.</summary>
+    public const int InlineMergeBytesMax = 64 * 1024;
+
     /// <summary>True when the merge was applied; false when its inputs were gone (not an error).</summary>
     /// <remarks>
     /// The loop fetches the inputs' bytes and writes the output's; decoding, merging and encoding, most of a merge's
@@ -54,7 +57,19 @@ public static class Compactor
         PartCodec codec = context.Parts;
         Frontier since = request.Since;
         int partUpdatesMax = context.Config.PartUpdatesMax;
-        PersistResult<List<(EncodedPart Part, int Updates)>> merged = await context.Compute.RunAsync(() => Merge(codec, fetched, since, partUpdatesMax));
+        long inputBytes = 0;
+        foreach (List<(PartRef Part, byte[] Bytes)> input in fetched)
+        {
+            foreach ((_, byte[] bytes) in input)
+            {
+                inputBytes += bytes.Length;
+            }
+        }
+        // A small merge (a few inline batches, the usual one behind a small write) costs less than handing it to
+        // another thread and back, so it runs here.
+        PersistResult<List<(EncodedPart Part, int Updates)>> merged = inputBytes <= InlineMergeBytesMax
+            ? Merge(codec, fetched, since, partUpdatesMax)
+            : await context.Compute.RunAsync(() => Merge(codec, fetched, since, partUpdatesMax));
         if (!merged.IsOk)
         {
             return merged.Error!;
