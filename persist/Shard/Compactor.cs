@@ -34,6 +34,7 @@ public static class Compactor
     {
         var fetched = new List<(PartRef Part, byte[] Bytes)>[request.Inputs.Length];
         long inputInlineBytes = 0;
+        long inputBytes = 0;
         for (int i = 0; i < request.Inputs.Length; i++)
         {
             ImmutableArray<PartRef> inputParts = request.Inputs[i].Parts;
@@ -52,19 +53,12 @@ public static class Compactor
                     return bytes.Error!;
                 }
                 fetched[i].Add((part, bytes.Value!));
+                inputBytes += bytes.Value!.Length;
             }
         }
         PartCodec codec = context.Parts;
         Frontier since = request.Since;
         int partUpdatesMax = context.Config.PartUpdatesMax;
-        long inputBytes = 0;
-        foreach (List<(PartRef Part, byte[] Bytes)> input in fetched)
-        {
-            foreach ((_, byte[] bytes) in input)
-            {
-                inputBytes += bytes.Length;
-            }
-        }
         // A small merge (a few inline batches, the usual one behind a small write) costs less than handing it to
         // another thread and back, so it runs here.
         PersistResult<List<(EncodedPart Part, int Updates)>> merged = inputBytes <= InlineMergeBytesMax
@@ -74,22 +68,10 @@ public static class Compactor
         {
             return merged.Error!;
         }
-        List<(EncodedPart Part, int Updates)> encoded = merged.Value!;
-        PersistResult<ImmutableArray<PartRef>> parts;
-        try
-        {
-            // A merge of inline batches that still fits one inline part stays inline: the merge is then one Consensus
-            // write and no Blob write. Bounded by the inputs' inline bytes, so a merge never grows the state's inline data.
-            int inlineBytesMax = (int)Math.Min(context.Config.InlinePartBytesMax, inputInlineBytes);
-            parts = await PartStore.WriteEncodedAsync(context, machine.Shard, WriterName, encoded, cancellationToken, inlineBytesMax);
-        }
-        finally
-        {
-            foreach ((EncodedPart part, _) in encoded)
-            {
-                part.Dispose();
-            }
-        }
+        // A merge of inline batches that still fits one inline part stays inline: the merge is then one Consensus
+        // write and no Blob write. Bounded by the inputs' inline bytes, so a merge never grows the state's inline data.
+        int inlineBytesMax = (int)Math.Min(context.Config.InlinePartBytesMax, inputInlineBytes);
+        PersistResult<ImmutableArray<PartRef>> parts = await PartStore.WriteEncodedAsync(context, machine.Shard, WriterName, merged.Value!, cancellationToken, inlineBytesMax);
         if (!parts.IsOk)
         {
             return parts.Error!;

@@ -28,28 +28,13 @@ internal static class PartStore
     /// bytes is returned inline (in the reference, for the state to carry) and nothing is written to Blob.
     /// </summary>
     public static async Task<PersistResult<ImmutableArray<PartRef>>> WriteAsync(
-        PersistContext context, ShardId shard, string writer, List<Update> updates, CancellationToken cancellationToken, int inlineBytesMax = 0)
-    {
-        ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>();
-        int partMax = Math.Max(1, context.Config.PartUpdatesMax);
-        for (int start = 0; start < updates.Count; start += partMax)
-        {
-            List<Update> chunk = updates.GetRange(start, Math.Min(partMax, updates.Count - start));
-            // The rented buffer goes back to the pool once Blob has the bytes (every backend copies or writes them out
-            // before its set completes); an inline part is copied out of it to live in the state.
-            using EncodedPart encoded = context.Parts.EncodeRented(chunk);
-            PersistResult<bool> written = await WriteOneAsync(context, shard, writer, encoded, chunk.Count, inline: chunk.Count == updates.Count && encoded.Length <= inlineBytesMax, parts, cancellationToken);
-            if (!written.IsOk)
-            {
-                return written.Error!;
-            }
-        }
-        return parts.ToImmutable();
-    }
+        PersistContext context, ShardId shard, string writer, List<Update> updates, CancellationToken cancellationToken, int inlineBytesMax = 0) =>
+        await WriteEncodedAsync(context, shard, writer, Encode(context.Parts, updates, context.Config.PartUpdatesMax), cancellationToken, inlineBytesMax);
 
     /// <summary>
     /// Consolidated <paramref name="updates"/> encoded as parts of at most <paramref name="partUpdatesMax"/> updates
-    /// each, in buffers the caller disposes. Pure, so it may run off the loop (<see cref="PersistContext.Compute"/>).
+    /// each, in rented buffers (<see cref="WriteEncodedAsync"/> returns them). Pure, so it may run off the loop
+    /// (<see cref="PersistContext.Compute"/>).
     /// </summary>
     public static List<(EncodedPart Part, int Updates)> Encode(PartCodec codec, List<Update> updates, int partUpdatesMax)
     {
@@ -64,22 +49,34 @@ internal static class PartStore
     }
 
     /// <summary>
-    /// Writes parts encoded by <see cref="Encode"/> (the caller still disposes them), as <see cref="WriteAsync"/> does:
-    /// a single part of at most <paramref name="inlineBytesMax"/> bytes is returned inline and nothing is written.
+    /// Writes parts encoded by <see cref="Encode"/> and disposes them: a single part of at most
+    /// <paramref name="inlineBytesMax"/> bytes is returned inline and nothing is written.
     /// </summary>
     public static async Task<PersistResult<ImmutableArray<PartRef>>> WriteEncodedAsync(
         PersistContext context, ShardId shard, string writer, List<(EncodedPart Part, int Updates)> encoded, CancellationToken cancellationToken, int inlineBytesMax = 0)
     {
-        ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>(encoded.Count);
-        foreach ((EncodedPart part, int updates) in encoded)
+        try
         {
-            PersistResult<bool> written = await WriteOneAsync(context, shard, writer, part, updates, inline: encoded.Count == 1 && part.Length <= inlineBytesMax, parts, cancellationToken);
-            if (!written.IsOk)
+            ImmutableArray<PartRef>.Builder parts = ImmutableArray.CreateBuilder<PartRef>(encoded.Count);
+            foreach ((EncodedPart part, int updates) in encoded)
             {
-                return written.Error!;
+                PersistResult<bool> written = await WriteOneAsync(context, shard, writer, part, updates, inline: encoded.Count == 1 && part.Length <= inlineBytesMax, parts, cancellationToken);
+                if (!written.IsOk)
+                {
+                    return written.Error!;
+                }
+            }
+            return parts.ToImmutable();
+        }
+        finally
+        {
+            // The rented buffers go back to the pool once Blob has the bytes (every backend copies or writes them out
+            // before its set completes); an inline part was copied out to live in the state.
+            foreach ((EncodedPart part, _) in encoded)
+            {
+                part.Dispose();
             }
         }
-        return parts.ToImmutable();
     }
 
     /// <summary>Adds one encoded part to <paramref name="parts"/>, inline or written to Blob; on failure deletes what <paramref name="parts"/> wrote.</summary>

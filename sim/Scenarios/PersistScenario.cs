@@ -133,7 +133,7 @@ public sealed class PersistScenario(bool inlineUpkeep = false, bool lockFreeCons
     /// Waits for good once the workload stops: returning would end the process, and the world restarts servers
     /// that exit, as a supervisor would.
     /// </summary>
-    private static Task IdleAsync(INodeContext context) => Task.Delay(System.Threading.Timeout.InfiniteTimeSpan, context.Clock.TimeProvider);
+    private static Task IdleAsync(INodeContext context) => context.Clock.Delay(System.Threading.Timeout.InfiniteTimeSpan);
 
     /// <summary>A read that saw a missing or corrupt blob: never acceptable, whatever the faults.</summary>
     private static void CheckNotBroken(INodeContext context, PersistError error) =>

@@ -64,9 +64,7 @@ public sealed class FileStorage : IDurableStorage, IDisposable
         // (8% of the loop's samples under persist benchmark (c)). A pool thread does it then, and the caller resumes
         // on its loop. A loop with nothing else queued does it itself: nothing waits behind it, and the caller would
         // otherwise also wait for a pool thread to wake (the reasoning of SharedFlush's in-line fsync).
-        return mode == OpenMode.CreateNew && !NodeLoop.CallerMayBlock()
-            ? new(Task.Run(() => Open(path, fileMode)))
-            : new(Open(path, fileMode));
+        return mode == OpenMode.CreateNew ? OffBusyLoop(() => Open(path, fileMode)) : new(Open(path, fileMode));
     }
 
     private IoResult<IDurableFile> Open(string path, FileMode fileMode)
@@ -103,8 +101,12 @@ public sealed class FileStorage : IDurableStorage, IDisposable
             return new(failure);
         }
         // As creation: garbage collection deletes a blob for about every one it writes.
-        return NodeLoop.CallerMayBlock() ? new(Delete(path)) : new(Task.Run(() => Delete(path)));
+        return OffBusyLoop(() => Delete(path));
     }
+
+    /// <summary>Runs a costly system call on a pool thread when the caller's loop has other work queued, else in line.</summary>
+    private static ValueTask<T> OffBusyLoop<T>(Func<T> call) =>
+        NodeLoop.CallerMayBlock() ? new(call()) : new(Task.Run(call));
 
     private IoResult Delete(string path)
     {
