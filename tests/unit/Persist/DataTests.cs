@@ -61,6 +61,39 @@ public sealed class DataTests
         Assert.Equal([new Update(Row.OfInt64(1), 4, 1), new Update(Row.OfInt64(1), 5, 3)], consolidated);
     }
 
+    /// <summary>Sorted input skips the sort but is still consolidated; input out of order only at its end is still sorted.</summary>
+    [Fact]
+    public void ConsolidateInPlace_SortedInputIsConsolidated_LateDisorderIsSorted()
+    {
+        var sorted = new List<Update>
+        {
+            new(Row.OfInt64(1), 4, 1),
+            new(Row.OfInt64(1), 4, 2),
+            new(Row.OfInt64(2), 1, 1),
+            new(Row.OfInt64(2), 1, -1),
+            new(Row.OfInt64(3), 0, 5),
+        };
+        Assert.Equal([new Update(Row.OfInt64(1), 4, 3), new Update(Row.OfInt64(3), 0, 5)], Consolidation.ConsolidateInPlace(sorted));
+
+        var lateDisorder = new List<Update>();
+        for (int i = 0; i < 100; i++)
+        {
+            lateDisorder.Add(new Update(Row.OfInt64(i), 0, 1));
+        }
+        lateDisorder.Add(new Update(Row.OfInt64(50), 0, 1));
+        lateDisorder.Add(new Update(Row.OfInt64(-1), 0, 1));
+
+        List<Update> consolidated = Consolidation.ConsolidateInPlace(lateDisorder);
+
+        Assert.Equal(101, consolidated.Count);
+        Assert.Equal(new Update(Row.OfInt64(-1), 0, 1), consolidated[0]);
+        Assert.Equal(new Update(Row.OfInt64(50), 0, 2), consolidated[51]);
+        for (int i = 1; i < consolidated.Count; i++)
+        {
+            Assert.True(UpdateComparer.Instance.Compare(consolidated[i - 1], consolidated[i]) < 0);
+        }
+    }
+
     /// <summary>Property: logical compaction never changes the accumulated collection at any time at or beyond the since.</summary>
     [Fact]
     public void AdvanceAndConsolidate_PreservesAccumulationsAtOrBeyondSince()
