@@ -984,6 +984,12 @@ public sealed class LogConsensus : IConsensus
             {
                 await Task.Yield();
             }
+            // A deferred release of the file lock still queued runs first: the fsync below may block the loop
+            // thread, which it does only when the loop has nothing else to run (else it goes to another thread).
+            for (int i = 0; onLoop && i < FlushJoinYieldsMax && _releaseScheduled; i++)
+            {
+                await Task.Yield();
+            }
             long epoch = _epoch;
             ulong generation = _generation;
             bool flushed = false;
