@@ -18,6 +18,9 @@ public sealed class LoopContext : SynchronizationContext, ILoopContext
 
     public override void Post(SendOrPostCallback d, object? state) => _queue.Enqueue((d, state));
 
+    /// <summary>How many continuations wait on the calling thread's loop; -1 off a loop.</summary>
+    public static int QueuedOnCurrent => Current is LoopContext loop ? loop._queue.Count : -1;
+
     public static void Run(Func<Task> body, TestClock? clock = null)
     {
         SynchronizationContext? saved = Current;
