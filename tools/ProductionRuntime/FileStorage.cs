@@ -213,9 +213,10 @@ public sealed class FileStorage : IDurableStorage, IDisposable
         {
             return new(failure);
         }
-        // Off the node's loop: directory syncs are rarer and slower than a log's fsyncs (a journal commit).
+        // A directory sync is a journal commit, slower than a log's fsync: on a pool thread when the loop has other
+        // work queued; in line when it has none, where a hand-off would only add two thread wake-ups to the wait.
         string fullPath = FullPath(directory);
-        return new(Task.Run(() => DirectorySync.Sync(fullPath, directory)));
+        return OffBusyLoop(() => DirectorySync.Sync(fullPath, directory));
     }
 
     /// <summary>Closes every open file; later calls, on the storage or its files, return <see cref="IoStatus.Closed"/>.</summary>

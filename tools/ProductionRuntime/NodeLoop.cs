@@ -237,11 +237,14 @@ public sealed class NodeLoop : IDisposable
         SynchronizationContext.SetSynchronizationContext(_context);
         try
         {
+            long spinTicks = IdleSpinWindow.InitialTicks;
             while (true)
             {
+                long idleSince = 0;
                 if (Volatile.Read(ref _queued) == 0)
                 {
-                    SpinWhileIdle();
+                    idleSince = Stopwatch.GetTimestamp();
+                    SpinWhileIdle(idleSince + spinTicks);
                 }
                 (SendOrPostCallback Callback, object? State) item;
                 lock (_gate)
@@ -256,6 +259,10 @@ public sealed class NodeLoop : IDisposable
                     }
                     item = _queue.Dequeue();
                     _queued = _queue.Count;
+                }
+                if (idleSince != 0)
+                {
+                    spinTicks = IdleSpinWindow.Next(spinTicks, Stopwatch.GetTimestamp() - idleSince);
                 }
                 try
                 {
@@ -276,21 +283,15 @@ public sealed class NodeLoop : IDisposable
         }
     }
 
-    /// <summary>How long an idle loop spins for new work before it sleeps.</summary>
-    public static readonly TimeSpan IdleSpin = TimeSpan.FromMicroseconds(50);
-
     /// <summary>
-    /// Spins for up to <see cref="IdleSpin"/> while the queue is empty, yielding the CPU to any other runnable thread
-    /// as it goes. A node's work comes in bursts a few microseconds apart (a reply from another node of this process,
-    /// the next message of a client that is pipelining), and a loop that went to sleep is woken by the OS only after
-    /// the CPU it slept on has been brought back from idle, which on a virtual machine took about 100 µs (a
-    /// scheduler trace of one UPDATE: the socket thread posted a request at t, the loop ran it at t + 107 µs). A loop
-    /// that is still spinning sees the work at once; one that stays idle sleeps 50 µs later, so an idle node costs
-    /// nothing.
+    /// Spins until <paramref name="deadline"/> (a <see cref="Stopwatch"/> timestamp) while the queue is empty,
+    /// yielding the CPU to any other runnable thread as it goes. A loop that went to sleep is woken by the OS only
+    /// after the CPU it slept on has been brought back from idle, which on a virtual machine took about 100 µs (a
+    /// scheduler trace of one UPDATE: the socket thread posted a request at t, the loop ran it at t + 107 µs); a loop
+    /// still spinning sees the work at once. How long to spin is <see cref="IdleSpinWindow"/>'s call.
     /// </summary>
-    private void SpinWhileIdle()
+    private void SpinWhileIdle(long deadline)
     {
-        long deadline = Stopwatch.GetTimestamp() + (long)(IdleSpin.TotalSeconds * Stopwatch.Frequency);
         var spinner = new SpinWait();
         while (Volatile.Read(ref _queued) == 0 && Stopwatch.GetTimestamp() < deadline)
         {
