@@ -215,7 +215,7 @@ public sealed class FileStorage : IDurableStorage, IDisposable
         }
         // Off the node's loop: directory syncs are rarer and slower than a log's fsyncs (a journal commit). Not even
         // on an idle loop: work that is in flight there (background compaction, say) would wait behind the sync, and
-        // in line the default persist benchmark (b) with upkeep in the background went from 0.35 to 1.3 ms a commit.
+        // in line, persist benchmark (b) with upkeep in the background went from 0.35 to 1.3 ms a commit.
         string fullPath = FullPath(directory);
         return new(Task.Run(() => DirectorySync.Sync(fullPath, directory)));
     }
