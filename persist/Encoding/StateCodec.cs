@@ -42,7 +42,7 @@ public sealed class StateCodec
     public static StateCodec Default { get; } = new(ZstdCompressor.Shared, XxHash64Checksum.Shared);
 
     /// <summary>A complete version: every field and every batch (Consensus versions that start a chain, and rollups).</summary>
-    public byte[] Encode(ShardState state) => Seal(ToProto(state, state.Batches, 0, state.Batches.Count));
+    public byte[] Encode(ShardState state) => Seal(ToProto(state, state.Batches, 0, state.Batches.Length));
 
     /// <summary>
     /// An incremental version of <paramref name="state"/>: only the batches that differ from
@@ -53,24 +53,24 @@ public sealed class StateCodec
     /// </summary>
     public byte[] EncodeIncremental(ShardState state, ShardState predecessor, ulong chainBase)
     {
-        ImmutableList<HollowBatch> before = predecessor.Batches;
-        ImmutableList<HollowBatch> after = state.Batches;
+        ImmutableArray<HollowBatch> before = predecessor.Batches;
+        ImmutableArray<HollowBatch> after = state.Batches;
         int keptBefore = 0;
-        while (keptBefore < before.Count && keptBefore < after.Count && SameBatch(before[keptBefore], after[keptBefore]))
+        while (keptBefore < before.Length && keptBefore < after.Length && SameBatch(before[keptBefore], after[keptBefore]))
         {
             keptBefore++;
         }
         int keptAfter = 0;
-        while (keptAfter < before.Count - keptBefore && keptAfter < after.Count - keptBefore
-            && SameBatch(before[before.Count - 1 - keptAfter], after[after.Count - 1 - keptAfter]))
+        while (keptAfter < before.Length - keptBefore && keptAfter < after.Length - keptBefore
+            && SameBatch(before[before.Length - 1 - keptAfter], after[after.Length - 1 - keptAfter]))
         {
             keptAfter++;
         }
-        ProtoShardState message = ToProto(state, after, keptBefore, after.Count - keptAfter);
+        ProtoShardState message = ToProto(state, after, keptBefore, after.Length - keptAfter);
         message.ChainBaseSeqno = chainBase;
         message.BatchesKeptBefore = (uint)keptBefore;
         message.BatchesKeptAfter = (uint)keptAfter;
-        message.PredecessorBatches = (uint)before.Count;
+        message.PredecessorBatches = (uint)before.Length;
         return Seal(message);
 
         static bool SameBatch(HollowBatch a, HollowBatch b) => ReferenceEquals(a, b) || a.SameAs(b);
@@ -230,7 +230,7 @@ public sealed class StateCodec
     }
 
     /// <summary>Every field of <paramref name="state"/>, with only <paramref name="batches"/>[from, to) as its batches.</summary>
-    private static ProtoShardState ToProto(ShardState state, ImmutableList<HollowBatch> batches, int from, int to)
+    private static ProtoShardState ToProto(ShardState state, ImmutableArray<HollowBatch> batches, int from, int to)
     {
         var message = new ProtoShardState
         {
@@ -313,7 +313,7 @@ public sealed class StateCodec
         }
         if (predecessor is not null)
         {
-            int count = predecessor.Batches.Count;
+            int count = predecessor.Batches.Length;
             if (message.PredecessorBatches != count || (long)message.BatchesKeptBefore + message.BatchesKeptAfter > count)
             {
                 error = $"it keeps {message.BatchesKeptBefore} + {message.BatchesKeptAfter} batches of a predecessor with {message.PredecessorBatches}, but the predecessor has {count}";
@@ -346,12 +346,11 @@ public sealed class StateCodec
             }
             changed.Add(new HollowBatch(new BatchDescription(FromProto(batch.Lower), FromProto(batch.Upper), FromProto(batch.Since)), parts.MoveToImmutable()));
         }
-        // An incremental version edits its predecessor's list in place of the batches it replaces, sharing the rest
-        // of the tree: an append is one insertion, not a rebuild of every batch the shard holds.
-        ImmutableList<HollowBatch> batches = predecessor is null
-            ? ImmutableList.CreateRange(changed)
+        // An incremental version takes its predecessor's batches, with the ones it replaces swapped for its own.
+        ImmutableArray<HollowBatch> batches = predecessor is null
+            ? [.. changed]
             : predecessor.Batches
-                .RemoveRange((int)message.BatchesKeptBefore, predecessor.Batches.Count - (int)message.BatchesKeptBefore - (int)message.BatchesKeptAfter)
+                .RemoveRange((int)message.BatchesKeptBefore, predecessor.Batches.Length - (int)message.BatchesKeptBefore - (int)message.BatchesKeptAfter)
                 .InsertRange((int)message.BatchesKeptBefore, changed);
         ImmutableSortedDictionary<string, LeasedReaderState>.Builder leased = ImmutableSortedDictionary.CreateBuilder<string, LeasedReaderState>(StringComparer.Ordinal);
         foreach (ProtoLeasedReader reader in message.LeasedReaders)

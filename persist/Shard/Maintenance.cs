@@ -162,7 +162,9 @@ public static class Maintenance
         // referenced again, so no version from seqNoSince on can hold it: the scan ends at seqNoSince, and its cost
         // is the garbage it finds, however far the head has moved on.
         var live = new HashSet<string>(head.ReferencedBlobKeys(), StringComparer.Ordinal);
-        var dead = new SortedSet<string>(StringComparer.Ordinal);
+        // Hashed while the scan adds every version's keys (each version repeats most of its predecessor's); sorted
+        // once at the end, so that deletes run in the same order in every run.
+        var dead = new HashSet<string>(StringComparer.Ordinal);
         bool sawSince = false;
         ulong oldest = ulong.MaxValue;
         // Versions are truncated only below the start of the chain that the version at seqNoSince belongs to, so
@@ -243,13 +245,12 @@ public static class Maintenance
             // This run's view is stale, and the newer one does the work.
             return resume is null ? new GcReport(seqNoSince, 0, 0) : PersistResult<GcReport>.Ok(null!);
         }
+        dead.ExceptWith(live);
+        var doomed = new List<string>(dead);
+        doomed.Sort(StringComparer.Ordinal);
         int deleted = 0;
-        foreach (string key in dead)
+        foreach (string key in doomed)
         {
-            if (live.Contains(key))
-            {
-                continue;
-            }
             if (!await PartStore.DeleteAsync(context, key, cancellationToken))
             {
                 // Keep the versions that reference it, so a later GC finds it again.

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Kernel.Persist.Data;
@@ -40,10 +41,11 @@ internal static class PartStore
     {
         int partMax = Math.Max(1, partUpdatesMax);
         var encoded = new List<(EncodedPart, int)>(Math.Max(1, (updates.Count + partMax - 1) / partMax));
-        for (int start = 0; start < updates.Count; start += partMax)
+        ReadOnlySpan<Update> all = CollectionsMarshal.AsSpan(updates);
+        for (int start = 0; start < all.Length; start += partMax)
         {
-            List<Update> chunk = updates.GetRange(start, Math.Min(partMax, updates.Count - start));
-            encoded.Add((codec.EncodeRented(chunk), chunk.Count));
+            ReadOnlySpan<Update> chunk = all.Slice(start, Math.Min(partMax, all.Length - start));
+            encoded.Add((codec.EncodeRented(chunk), chunk.Length));
         }
         return encoded;
     }

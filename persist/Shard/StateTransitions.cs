@@ -268,8 +268,8 @@ public static class StateTransitions
     /// <summary>Where <paramref name="inputs"/> start among the state's batches, all present, adjacent and unchanged; −1 otherwise.</summary>
     private static int FindMergeInputs(ShardState state, ImmutableArray<HollowBatch> inputs)
     {
-        int start = state.Batches.FindIndex(batch => batch.SameAs(inputs[0]));
-        if (start < 0 || start + inputs.Length > state.Batches.Count)
+        int start = IndexOfSame(state.Batches, inputs[0]);
+        if (start < 0 || start + inputs.Length > state.Batches.Length)
         {
             return -1;
         }
@@ -283,6 +283,18 @@ public static class StateTransitions
         return start;
     }
 
+    private static int IndexOfSame(ImmutableArray<HollowBatch> batches, HollowBatch wanted)
+    {
+        for (int i = 0; i < batches.Length; i++)
+        {
+            if (batches[i].SameAs(wanted))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>
     /// Replaces the merge's inputs by <paramref name="output"/> if they are all still present, adjacent and unchanged.
     /// True also when the output is already there: a retry after an indeterminate error must not mistake its own
@@ -294,7 +306,7 @@ public static class StateTransitions
         {
             return Transition<bool>.NoChange(false);
         }
-        if (!output.IsEmpty && state.Batches.FindIndex(batch => batch.SameAs(output)) >= 0)
+        if (!output.IsEmpty && IndexOfSame(state.Batches, output) >= 0)
         {
             return Transition<bool>.NoChange(true);
         }
@@ -308,7 +320,7 @@ public static class StateTransitions
         {
             throw new ArgumentException($"merge output {d} does not replace inputs [{inputs[0].Description.Lower}, {inputs[^1].Description.Upper}) under since {state.Since}", nameof(output));
         }
-        ImmutableList<HollowBatch> batches = state.Batches.RemoveRange(start, inputs.Length).Insert(start, output);
+        ImmutableArray<HollowBatch> batches = state.Batches.RemoveRange(start, inputs.Length).Insert(start, output);
         return new(true, state with { Batches = batches });
     }
 
@@ -381,39 +393,33 @@ public static class StateTransitions
     /// </summary>
     public static ImmutableArray<MergeRequest> PlanMerges(ShardState state, long inlineDeferBytesMax = 0)
     {
-        ImmutableList<HollowBatch> batches = state.Batches;
-        if (batches.Count < 2)
+        ImmutableArray<HollowBatch> batches = state.Batches;
+        if (batches.Length < 2)
         {
             return [];
         }
         int start = GrowthRunStart(batches);
-        if (start < 0 && batches.Count > TieredBatchesMax)
+        if (start < 0 && batches.Length > TieredBatchesMax)
         {
             start = BinaryRunStart(batches);
         }
-        if (start < 0 || batches.Count - start < 2)
+        if (start < 0 || batches.Length - start < 2)
         {
             return [];
         }
-        if (inlineDeferBytesMax > 0 && batches.Count <= InlineBatchesDeferredMax && AllInline(batches, start) && state.InlineBytes() <= inlineDeferBytesMax)
+        if (inlineDeferBytesMax > 0 && batches.Length <= InlineBatchesDeferredMax && AllInline(batches, start) && state.InlineBytes() <= inlineDeferBytesMax)
         {
             return [];
         }
-        // Copied by index: ImmutableList.GetRange would build a new tree first (this runs on every append).
-        ImmutableArray<HollowBatch>.Builder inputs = ImmutableArray.CreateBuilder<HollowBatch>(batches.Count - start);
-        for (int i = start; i < batches.Count; i++)
-        {
-            inputs.Add(batches[i]);
-        }
-        return [new MergeRequest(inputs.MoveToImmutable(), state.Since)];
+        return [new MergeRequest(batches[start..], state.Since)];
 
         // The start of the longest tail run (of two batches or more) weighing MergeGrowth times its heaviest batch; -1 if none.
-        static int GrowthRunStart(ImmutableList<HollowBatch> batches)
+        static int GrowthRunStart(ImmutableArray<HollowBatch> batches)
         {
             long runWeight = Weight(batches[^1]);
             long heaviest = runWeight;
             int start = -1;
-            for (int i = batches.Count - 2; i >= 0; i--)
+            for (int i = batches.Length - 2; i >= 0; i--)
             {
                 long weight = Weight(batches[i]);
                 runWeight += weight;
@@ -426,11 +432,11 @@ public static class StateTransitions
             return start;
         }
 
-        static int BinaryRunStart(ImmutableList<HollowBatch> batches)
+        static int BinaryRunStart(ImmutableArray<HollowBatch> batches)
         {
             long runWeight = Weight(batches[^1]);
-            int start = batches.Count - 1;
-            for (int i = batches.Count - 2; i >= 0; i--)
+            int start = batches.Length - 1;
+            for (int i = batches.Length - 2; i >= 0; i--)
             {
                 long weight = Weight(batches[i]);
                 if (weight > 2 * runWeight)
@@ -443,9 +449,9 @@ public static class StateTransitions
             return start;
         }
 
-        static bool AllInline(ImmutableList<HollowBatch> batches, int start)
+        static bool AllInline(ImmutableArray<HollowBatch> batches, int start)
         {
-            for (int i = start; i < batches.Count; i++)
+            for (int i = start; i < batches.Length; i++)
             {
                 foreach (PartRef part in batches[i].Parts)
                 {
@@ -462,12 +468,12 @@ public static class StateTransitions
     }
 
     /// <summary>Appends a batch; an empty batch after an empty batch just extends it (no data, no blob work).</summary>
-    private static ImmutableList<HollowBatch> PushBatch(ImmutableList<HollowBatch> batches, HollowBatch batch)
+    private static ImmutableArray<HollowBatch> PushBatch(ImmutableArray<HollowBatch> batches, HollowBatch batch)
     {
-        if (batch.IsEmpty && batches.Count > 0 && batches[^1].IsEmpty)
+        if (batch.IsEmpty && batches.Length > 0 && batches[^1].IsEmpty)
         {
             HollowBatch last = batches[^1];
-            return batches.SetItem(batches.Count - 1, last with { Description = last.Description with { Upper = batch.Description.Upper } });
+            return batches.SetItem(batches.Length - 1, last with { Description = last.Description with { Upper = batch.Description.Upper } });
         }
         return batches.Add(batch);
     }

@@ -48,7 +48,7 @@ public static class ShardReport
         header.Add("upper", state.Upper.ToString());
         header.Add("state", state.IsTombstone ? "dropped" : "live");
         header.Add("last gc seqno", Number(state.LastGcSeqNo));
-        header.Add("data", $"{Count(state.Batches.Count, "batch", "batches")}, {Count(parts, "part", "parts")}, {Count(updates, "update", "updates")}, {Count(bytes, "byte", "bytes")}");
+        header.Add("data", $"{Count(state.Batches.Length, "batch", "batches")}, {Count(parts, "part", "parts")}, {Count(updates, "update", "updates")}, {Count(bytes, "byte", "bytes")}");
         if (blob is not null)
         {
             header.Add("blob", $"{Count(blob.Files, "file", "files")}, {Count(blob.Bytes, "byte", "bytes")} under the shard's prefix; " +
@@ -56,9 +56,9 @@ public static class ShardReport
         }
         header.WriteTo(text, withHeader: false);
 
-        text.Append('\n').Append("batches (").Append(Number(state.Batches.Count)).Append(")\n");
+        text.Append('\n').Append("batches (").Append(Number(state.Batches.Length)).Append(")\n");
         var batches = new TextTable(["#", "lower", "upper", "since", ">parts", ">updates", ">bytes"]);
-        for (int i = 0; i < state.Batches.Count; i++)
+        for (int i = 0; i < state.Batches.Length; i++)
         {
             HollowBatch batch = state.Batches[i];
             BatchDescription d = batch.Description;
@@ -106,7 +106,7 @@ public static class ShardReport
         var table = new TextTable(["shard", ">seqno", "since", "upper", ">batches", ">bytes", "state"]);
         foreach (ShardState state in states)
         {
-            table.Add(state.Shard.Value, Number(state.SeqNo), state.Since.ToString(), state.Upper.ToString(), Number(state.Batches.Count), Number(Totals(state).Bytes), state.IsTombstone ? "dropped" : "live");
+            table.Add(state.Shard.Value, Number(state.SeqNo), state.Since.ToString(), state.Upper.ToString(), Number(state.Batches.Length), Number(Totals(state).Bytes), state.IsTombstone ? "dropped" : "live");
         }
         var text = new StringBuilder();
         text.Append(Number(states.Count)).Append(states.Count == 1 ? " shard\n" : " shards\n");
@@ -138,7 +138,7 @@ public static class ShardReport
                 writer.WriteNumber("seqno", state.SeqNo);
                 WriteFrontier(writer, "since", state.Since);
                 WriteFrontier(writer, "upper", state.Upper);
-                writer.WriteNumber("batchCount", state.Batches.Count);
+                writer.WriteNumber("batchCount", state.Batches.Length);
                 writer.WriteNumber("bytes", Totals(state).Bytes);
                 writer.WriteBoolean("dropped", state.IsTombstone);
                 writer.WriteEndObject();
@@ -161,7 +161,7 @@ public static class ShardReport
         WriteFrontier(writer, "upper", state.Upper);
         writer.WriteBoolean("dropped", state.IsTombstone);
         writer.WriteNumber("lastGcSeqno", state.LastGcSeqNo);
-        writer.WriteNumber("batchCount", state.Batches.Count);
+        writer.WriteNumber("batchCount", state.Batches.Length);
         writer.WriteNumber("partCount", parts);
         writer.WriteNumber("updates", updates);
         writer.WriteNumber("bytes", bytes);

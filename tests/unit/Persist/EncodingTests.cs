@@ -144,8 +144,8 @@ public sealed class EncodingTests
         Assert.Equal(state.SeqNo, decoded.SeqNo);
         Assert.Equal(state.Since, decoded.Since);
         Assert.Equal(state.Upper, decoded.Upper);
-        Assert.Equal(state.Batches.Count, decoded.Batches.Count);
-        for (int i = 0; i < state.Batches.Count; i++)
+        Assert.Equal(state.Batches.Length, decoded.Batches.Length);
+        for (int i = 0; i < state.Batches.Length; i++)
         {
             Assert.True(state.Batches[i].SameAs(decoded.Batches[i]));
         }
@@ -180,7 +180,7 @@ public sealed class EncodingTests
         byte[] encoded = StateCodec.Default.Encode(state);
 
         Assert.Equal(1, encoded[5]); // compression flag: zstd
-        Assert.Equal(400, StateCodec.Default.Decode("big", encoded, out string error)!.Batches.Count);
+        Assert.Equal(400, StateCodec.Default.Decode("big", encoded, out string error)!.Batches.Length);
         Assert.Empty(error);
     }
 
@@ -243,8 +243,8 @@ public sealed class EncodingTests
         Assert.True(appendVersion.Length < 400, $"append version {appendVersion.Length} bytes");
         foreach ((ShardState expected, ShardState actual) in new[] { (afterMerge, merge), (afterAppend, append) })
         {
-            Assert.Equal(expected.Batches.Count, actual.Batches.Count);
-            for (int i = 0; i < expected.Batches.Count; i++)
+            Assert.Equal(expected.Batches.Length, actual.Batches.Length);
+            for (int i = 0; i < expected.Batches.Length; i++)
             {
                 Assert.True(expected.Batches[i].SameAs(actual.Batches[i]), $"batch {i}");
             }
@@ -314,7 +314,7 @@ public sealed class EncodingTests
     internal static ShardState SampleState(int batches)
     {
         ShardState state = ShardState.Initial(new ShardId("s" + new string('a', 32)), 1_700_000_000_000);
-        ImmutableList<HollowBatch> list = [];
+        ImmutableArray<HollowBatch> list = [];
         for (int i = 0; i < batches; i++)
         {
             list = list.Add(new HollowBatch(

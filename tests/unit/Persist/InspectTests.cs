@@ -97,7 +97,7 @@ public sealed class InspectTests : IDisposable
         Assert.Equal(6, root.GetProperty("updates").GetInt64());
 
         JsonElement[] batches = [.. root.GetProperty("batches").EnumerateArray()];
-        Assert.Equal(state.Batches.Count, batches.Length);
+        Assert.Equal(state.Batches.Length, batches.Length);
         for (int i = 0; i < batches.Length; i++)
         {
             HollowBatch expected = state.Batches[i];

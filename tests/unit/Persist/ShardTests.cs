@@ -269,7 +269,7 @@ public sealed class ShardTests
         ShardState forged = state with
         {
             SeqNo = state.SeqNo + 1,
-            Batches = state.Batches.SetItem(state.Batches.Count - 1, batch with
+            Batches = state.Batches.SetItem(state.Batches.Length - 1, batch with
             {
                 Parts = [new(part.Key, part.EncodedSizeBytes, long.MaxValue), new(part.Key, part.EncodedSizeBytes, int.MaxValue)],
             }),
@@ -562,7 +562,7 @@ public sealed class ShardTests
         Subscription subscription = (await reader.SubscribeAsync(since, s_wait)).Unwrap();
         Assert.Equal(Consolidation.AccumulateAt(model, since), subscription.Snapshot);
         ShardState final = (await client.FetchStateAsync(shard)).Unwrap();
-        Assert.True(final.Batches.Count <= 16, $"{final.Batches.Count} batches: compaction is not keeping up");
+        Assert.True(final.Batches.Length <= 16, $"{final.Batches.Length} batches: compaction is not keeping up");
         Assert.True(blobsCollected > 0, "garbage collection never deleted a replaced part");
 
         // Rollups were written, and each decodes to the state at its seqno.
@@ -665,7 +665,7 @@ public sealed class ShardTests
 
         ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
         // Past the deferred count, compaction merged the early batches into Blob parts; only the newest can be inline.
-        Assert.True(state.Batches.Count < Appends, $"{state.Batches.Count} batches");
+        Assert.True(state.Batches.Length < Appends, $"{state.Batches.Length} batches");
         Assert.False(state.Batches[0].Parts[0].IsInline);
         Assert.NotEmpty((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
         Assert.Equal(Consolidation.AccumulateAt(expected, Appends - 1), await SnapshotAsync(client, shard, Appends - 1));
@@ -686,7 +686,7 @@ public sealed class ShardTests
         }
 
         ShardState state = (await client.FetchStateAsync(shard)).Unwrap();
-        Assert.Equal(10, state.Batches.Count);
+        Assert.Equal(10, state.Batches.Length);
         Assert.All(state.Batches, batch => Assert.True(batch.Parts[0].IsInline));
         Assert.Empty((await blob.ListKeysAsync(shard.Value + "/p/")).Unwrap());
     }
@@ -747,8 +747,8 @@ public sealed class ShardTests
         foreach (ShardState state in new[] { caughtUp, scanned[^1] })
         {
             Assert.Equal(head.Upper, state.Upper);
-            Assert.Equal(head.Batches.Count, state.Batches.Count);
-            for (int i = 0; i < head.Batches.Count; i++)
+            Assert.Equal(head.Batches.Length, state.Batches.Length);
+            for (int i = 0; i < head.Batches.Length; i++)
             {
                 Assert.True(head.Batches[i].SameAs(state.Batches[i]));
             }

@@ -154,7 +154,7 @@ public sealed class StateTransitionTests
         {
             state = StateTransitions.CompareAndAppend(state, "w", Batch((ulong)i, (ulong)i + 1, 1), new IdempotencyToken(1, (ulong)i + 1), "", 1000, 1).Next!;
             state = ApplyPlannedMerge(state, i, inputs => inputs.Sum(input => input.Updates), ref merged);
-            mostBatches = Math.Max(mostBatches, state.Batches.Count);
+            mostBatches = Math.Max(mostBatches, state.Batches.Length);
         }
 
         // log4 1,024 = 5 merges per update; at most 3 batches per factor of 4 before a merge takes them.
@@ -178,7 +178,7 @@ public sealed class StateTransitionTests
         {
             state = StateTransitions.CompareAndAppend(state, "w", Batch((ulong)i, (ulong)i + 1, i % 2 == 0 ? 64 : 1), new IdempotencyToken(1, (ulong)i + 1), "", 1000, 1).Next!;
             state = ApplyPlannedMerge(state, i, _ => 1, ref merged);
-            mostBatches = Math.Max(mostBatches, state.Batches.Count);
+            mostBatches = Math.Max(mostBatches, state.Batches.Length);
         }
 
         Assert.True(merged > 0);
