@@ -31,8 +31,13 @@ public sealed record PersistConfig
     /// <summary>How many rollups a state keeps referencing.</summary>
     public int RollupsKept { get; init; } = 2;
 
-    /// <summary>Run maintenance (expiry, rollup, garbage collection) after a write whose seqno is a multiple of this.</summary>
-    public int MaintenanceEverySeqNos { get; init; } = 32;
+    /// <summary>
+    /// Run maintenance (expiry, rollup, garbage collection) after a write whose seqno is a multiple of this: by default
+    /// as often as rollups are written. A pass has fixed costs (two fresh reads of the head, a Consensus truncation
+    /// and its fsync, a hand-off to Compute) besides the versions it scans; every 32 seqnos they took about 13% more of
+    /// the CPU of a loop committing to 32 shards. The price is up to this many more retained versions per shard.
+    /// </summary>
+    public int MaintenanceEverySeqNos { get; init; } = 128;
 
     /// <summary>Whether handles do maintenance and compaction themselves, inline, after the writes that call for it.</summary>
     public bool InlineMaintenance { get; init; } = true;
