@@ -84,6 +84,7 @@ public sealed class LogConsensus : IConsensus
     private const int FirstReadBytes = 8 << 10;
     private const int TrailerBytes = 8;
     private const int ReadChunkBytes = 1 << 20;
+    private const int PendingBytesMax = 1 << 20; // appended records kept in memory before they are written out
     private const int CorruptRereadsMax = 3;
     private const int SealsFollowedMax = 8;
     private const string LockName = "lock";
@@ -118,6 +119,12 @@ public sealed class LogConsensus : IConsensus
     private long _end; // end of the last valid record
     private ulong _lastChecksum; // the checksum of the record that ends at _end: the next record's link
     private long _capacity; // the segment's length: records, then zeros written ahead
+    // Records appended and not yet written to the segment: the tail [_end - _pendingBytes, _end). Appends made under
+    // one hold of the file lock (a group commit's) reach the file in one write, before the lock is released, before
+    // an fsync and before this instance reads them back. Written only under the gate, so once _pendingBytes is 0
+    // every byte below _end is in the file.
+    private byte[] _pending = [];
+    private int _pendingBytes;
     private long _liveBytes;
     private ulong? _sealedTo;
     private readonly Dictionary<string, KeyLog> _keys = new(StringComparer.Ordinal);
@@ -512,6 +519,8 @@ public sealed class LogConsensus : IConsensus
 
     private async ValueTask ReleaseFileLockAsync()
     {
+        // Others read the log once they hold the lock: what this instance appended must be in the file by then.
+        await WritePendingAsync();
         if (_lock is not null)
         {
             IoResult unlocked = await _lock.UnlockAsync();
@@ -670,6 +679,7 @@ public sealed class LogConsensus : IConsensus
         _epoch++;
         _keys.Clear();
         _end = 0;
+        _pendingBytes = 0;
         _capacity = 0;
         _lastChecksum = 0;
         _durableEnd = 0;
@@ -871,13 +881,13 @@ public sealed class LogConsensus : IConsensus
     private async ValueTask<LocationResult<long>> AppendAsync(RecordKind kind, string key, ulong seqno, byte[] data)
     {
         IDurableFile segment = _segment!;
-        byte[] record = Encode(kind, key, seqno, data, _lastChecksum);
+        int length = RecordLength(key, data);
         long offset = _end;
-        if (offset + record.Length + HeaderBytes > _capacity)
+        if (offset + length + HeaderBytes > _capacity)
         {
             // Grow: zeros ahead of the end, synced with this append. Appends into space already written (and synced)
             // change no file metadata, so their fsync is a data flush only, without a journal commit.
-            long capacity = offset + record.Length + HeaderBytes + _preallocateBytes;
+            long capacity = offset + length + HeaderBytes + _preallocateBytes;
             IoResult grown = await WriteZerosAsync(segment, _capacity, capacity - _capacity);
             if (!grown.IsOk)
             {
@@ -887,17 +897,55 @@ public sealed class LogConsensus : IConsensus
             _capacity = capacity;
         }
         // Whatever follows the end (zeros, or a torn record of a crashed writer) cannot link to this record: no cut needed.
-        IoResult written = await segment.WriteAsync(offset, record);
+        if (_pending.Length - _pendingBytes < length)
+        {
+            Array.Resize(ref _pending, Math.Max(_pendingBytes + length, Math.Min(2 * _pending.Length + 4096, Math.Max(PendingBytesMax, length))));
+        }
+        Span<byte> record = _pending.AsSpan(_pendingBytes, length);
+        ulong link = _lastChecksum;
+        int keyBytes = EncodeInto(record, kind, key, seqno, data, link);
+        ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(record[(length - TrailerBytes)..]);
+        _pendingBytes += length;
+        Apply(new Record(kind, key, seqno, link, checksum, keyBytes, HeaderBytes + keyBytes, data.Length, length), offset, data);
+        _end = offset + length;
+        if (_pendingBytes >= PendingBytesMax)
+        {
+            LocationResult flushed = await WritePendingAsync();
+            if (!flushed.IsOk)
+            {
+                return flushed.Error!;
+            }
+        }
+        return _end;
+    }
+
+    /// <summary>Writes the appended records still in memory to the segment; under the gate. A failure makes the index suspect.</summary>
+    private async ValueTask<LocationResult> WritePendingAsync()
+    {
+        if (_pendingBytes == 0)
+        {
+            return LocationResult.Ok;
+        }
+        if (_suspect || _segment is not { } segment)
+        {
+            // The index is reloaded before the next operation; these records were never acknowledged.
+            _pendingBytes = 0;
+            return LocationError.Indeterminate("an earlier write or fsync of the log failed");
+        }
+        // _pendingBytes drops only once the write is done, so a flush round that finds it 0 knows that everything
+        // below _end is in the file (and one that finds it above 0 waits for the gate).
+        IoResult written = await segment.WriteAsync(_end - _pendingBytes, _pending.AsMemory(0, _pendingBytes));
+        _pendingBytes = 0;
         if (!written.IsOk)
         {
             _suspect = true;
             return LocationError.Indeterminate($"appending to {segment.Path}: {written}");
         }
-        int keyBytes = BinaryPrimitives.ReadUInt16LittleEndian(record.AsSpan(5));
-        ulong checksum = BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(record.Length - TrailerBytes));
-        Apply(new Record(kind, key, seqno, BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(19)), checksum, keyBytes, HeaderBytes + keyBytes, data.Length, record.Length), offset, data);
-        _end = offset + record.Length;
-        return _end;
+        if (_pending.Length > PendingBytesMax)
+        {
+            _pending = []; // a large record's buffer is not kept
+        }
+        return LocationResult.Ok;
     }
 
     private async ValueTask<IoResult> WriteZerosAsync(IDurableFile file, long offset, long count)
@@ -989,6 +1037,15 @@ public sealed class LogConsensus : IConsensus
             for (int i = 0; onLoop && i < FlushJoinYieldsMax && _releaseScheduled; i++)
             {
                 await Task.Yield();
+            }
+            if (_pendingBytes > 0)
+            {
+                // Appends whose lock release has not run yet: write them out first, through the gate (writes of
+                // the pending records are never concurrent).
+                using (await _gate.AcquireAsync())
+                {
+                    await WritePendingAsync();
+                }
             }
             long epoch = _epoch;
             ulong generation = _generation;
@@ -1100,6 +1157,12 @@ public sealed class LogConsensus : IConsensus
         {
             return sealedAt.Error!;
         }
+        // Under the gate: the flush round must find nothing pending, or it would wait for the gate this holds.
+        LocationResult written = await WritePendingAsync();
+        if (!written.IsOk)
+        {
+            return written;
+        }
         LocationResult durable = await EnsureDurableAsync(_epoch, sealedAt.Value);
         if (!durable.IsOk)
         {
@@ -1116,6 +1179,11 @@ public sealed class LogConsensus : IConsensus
     private async ValueTask<LocationResult> FollowSealAsync()
     {
         ulong next = _sealedTo!.Value;
+        LocationResult pendingWritten = await WritePendingAsync();
+        if (!pendingWritten.IsOk)
+        {
+            return pendingWritten;
+        }
         LocationResult durable = await EnsureDurableAsync(_epoch, _end);
         if (!durable.IsOk)
         {
@@ -1201,23 +1269,36 @@ public sealed class LogConsensus : IConsensus
 
     private byte[] Encode(RecordKind kind, string key, ulong seqno, byte[] data, ulong link)
     {
+        var record = new byte[RecordLength(key, data)];
+        EncodeInto(record, kind, key, seqno, data, link);
+        return record;
+    }
+
+    private static int RecordLength(string key, byte[] data)
+    {
         int keyBytes = s_strictUtf8.GetByteCount(key);
         if (keyBytes > ushort.MaxValue)
         {
             throw new ArgumentException($"consensus keys are at most {ushort.MaxValue} bytes", nameof(key));
         }
-        var record = new byte[HeaderBytes + keyBytes + data.Length + TrailerBytes];
+        return HeaderBytes + keyBytes + data.Length + TrailerBytes;
+    }
+
+    /// <summary>Writes the record into <paramref name="record"/>, exactly <see cref="RecordLength"/> bytes; the value is the key's byte count.</summary>
+    private int EncodeInto(Span<byte> record, RecordKind kind, string key, ulong seqno, byte[] data, ulong link)
+    {
+        int keyBytes = record.Length - HeaderBytes - data.Length - TrailerBytes;
         BinaryPrimitives.WriteUInt32LittleEndian(record, RecordMagic);
         record[4] = (byte)kind;
-        BinaryPrimitives.WriteUInt16LittleEndian(record.AsSpan(5), (ushort)keyBytes);
-        BinaryPrimitives.WriteInt32LittleEndian(record.AsSpan(7), data.Length);
-        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(11), seqno);
-        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(19), link);
-        s_strictUtf8.GetBytes(key, record.AsSpan(HeaderBytes));
-        data.CopyTo(record.AsSpan(HeaderBytes + keyBytes));
+        BinaryPrimitives.WriteUInt16LittleEndian(record[5..], (ushort)keyBytes);
+        BinaryPrimitives.WriteInt32LittleEndian(record[7..], data.Length);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[11..], seqno);
+        BinaryPrimitives.WriteUInt64LittleEndian(record[19..], link);
+        s_strictUtf8.GetBytes(key, record[HeaderBytes..]);
+        data.CopyTo(record[(HeaderBytes + keyBytes)..]);
         int body = record.Length - TrailerBytes;
-        BinaryPrimitives.WriteUInt64LittleEndian(record.AsSpan(body), _checksum.Hash(record.AsSpan(0, body)));
-        return record;
+        BinaryPrimitives.WriteUInt64LittleEndian(record[body..], _checksum.Hash(record[..body]));
+        return keyBytes;
     }
 
     /// <summary>The whole length a record's header declares, or -1 when the header is not a record's.</summary>
@@ -1287,6 +1368,14 @@ public sealed class LogConsensus : IConsensus
 
     private async ValueTask<LocationResult<byte[]>> ReadDataAsync(Entry entry, string key)
     {
+        if (EndOf(entry) > _end - _pendingBytes)
+        {
+            LocationResult written = await WritePendingAsync();
+            if (!written.IsOk)
+            {
+                return written.Error!;
+            }
+        }
         // The record is read into a pooled buffer and only its data copied out: one allocation per version read.
         byte[] buffer = ArrayPool<byte>.Shared.Rent(entry.Length);
         try
