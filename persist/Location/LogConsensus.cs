@@ -121,10 +121,12 @@ public sealed class LogConsensus : IConsensus
     private long _capacity; // the segment's length: records, then zeros written ahead
     // Records appended and not yet written to the segment: the tail [_end - _pendingBytes, _end). Appends made under
     // one hold of the file lock (a group commit's) reach the file in one write, before the lock is released, before
-    // an fsync and before this instance reads them back. Written only under the gate, so once _pendingBytes is 0
-    // every byte below _end is in the file.
+    // an fsync and before this instance reads them back (WritePendingAsync).
     private byte[] _pending = [];
+    private byte[]? _spare; // the pending buffer of the last write, reused
     private int _pendingBytes;
+    private int _writesInFlight;
+    private TaskCompletionSource? _writesDrained;
     private long _liveBytes;
     private ulong? _sealedTo;
     private readonly Dictionary<string, KeyLog> _keys = new(StringComparer.Ordinal);
@@ -919,33 +921,54 @@ public sealed class LogConsensus : IConsensus
         return _end;
     }
 
-    /// <summary>Writes the appended records still in memory to the segment; under the gate. A failure makes the index suspect.</summary>
+    /// <summary>
+    /// Writes the appended records still in memory to the segment, then waits until no write of them is in flight:
+    /// on success every byte below <c>_end - _pendingBytes</c> is in the file. Needs no gate (a flush round calls it,
+    /// and a gate holder may be waiting for that round): the pending buffer is handed over before the write, so
+    /// appends meanwhile start a new one. A failure makes the index suspect.
+    /// </summary>
     private async ValueTask<LocationResult> WritePendingAsync()
     {
-        if (_pendingBytes == 0)
+        if (_pendingBytes > 0)
         {
-            return LocationResult.Ok;
-        }
-        if (_suspect || _segment is not { } segment)
-        {
-            // The index is reloaded before the next operation; these records were never acknowledged.
+            if (_suspect || _segment is not { } segment)
+            {
+                // The index is reloaded before the next operation; these records were never acknowledged.
+                _pendingBytes = 0;
+                return LocationError.Indeterminate("an earlier write or fsync of the log failed");
+            }
+            byte[] buffer = _pending;
+            int count = _pendingBytes;
+            long epoch = _epoch;
+            _pending = _spare ?? [];
+            _spare = null;
             _pendingBytes = 0;
-            return LocationError.Indeterminate("an earlier write or fsync of the log failed");
+            _writesInFlight++;
+            IoResult written = await segment.WriteAsync(_end - count, buffer.AsMemory(0, count));
+            if (buffer.Length <= PendingBytesMax)
+            {
+                _spare = buffer; // a large record's buffer is not kept
+            }
+            if (--_writesInFlight == 0 && _writesDrained is { } drained)
+            {
+                _writesDrained = null;
+                drained.SetResult();
+            }
+            if (!written.IsOk)
+            {
+                if (epoch == _epoch)
+                {
+                    _suspect = true;
+                }
+                return LocationError.Indeterminate($"appending to {segment.Path}: {written}");
+            }
         }
-        // _pendingBytes drops only once the write is done, so a flush round that finds it 0 knows that everything
-        // below _end is in the file (and one that finds it above 0 waits for the gate).
-        IoResult written = await segment.WriteAsync(_end - _pendingBytes, _pending.AsMemory(0, _pendingBytes));
-        _pendingBytes = 0;
-        if (!written.IsOk)
+        while (_writesInFlight > 0)
         {
-            _suspect = true;
-            return LocationError.Indeterminate($"appending to {segment.Path}: {written}");
+            _writesDrained ??= new TaskCompletionSource();
+            await _writesDrained.Task;
         }
-        if (_pending.Length > PendingBytesMax)
-        {
-            _pending = []; // a large record's buffer is not kept
-        }
-        return LocationResult.Ok;
+        return _suspect ? LocationError.Indeterminate("an earlier write or fsync of the log failed") : LocationResult.Ok;
     }
 
     private async ValueTask<IoResult> WriteZerosAsync(IDurableFile file, long offset, long count)
@@ -1038,22 +1061,16 @@ public sealed class LogConsensus : IConsensus
             {
                 await Task.Yield();
             }
-            if (_pendingBytes > 0)
-            {
-                // Appends whose lock release has not run yet: write them out first, through the gate (writes of
-                // the pending records are never concurrent).
-                using (await _gate.AcquireAsync())
-                {
-                    await WritePendingAsync();
-                }
-            }
+            // Appends whose lock release has not run yet are written out first (and writes in flight finished).
+            await WritePendingAsync();
             long epoch = _epoch;
             ulong generation = _generation;
             bool flushed = false;
-            if (_segment is { } segment && !_suspect && _durableEnd < _end)
+            long written = _end - _pendingBytes;
+            if (_segment is { } segment && !_suspect && _durableEnd < written)
             {
                 flushed = true;
-                long from = _durableEnd, to = _end;
+                long from = _durableEnd, to = written;
                 IoResult synced = await segment.FlushAsync();
                 LocationResult result = synced.IsOk
                     ? await VerifyAsync(segment, from, to)
@@ -1157,12 +1174,6 @@ public sealed class LogConsensus : IConsensus
         {
             return sealedAt.Error!;
         }
-        // Under the gate: the flush round must find nothing pending, or it would wait for the gate this holds.
-        LocationResult written = await WritePendingAsync();
-        if (!written.IsOk)
-        {
-            return written;
-        }
         LocationResult durable = await EnsureDurableAsync(_epoch, sealedAt.Value);
         if (!durable.IsOk)
         {
@@ -1179,11 +1190,6 @@ public sealed class LogConsensus : IConsensus
     private async ValueTask<LocationResult> FollowSealAsync()
     {
         ulong next = _sealedTo!.Value;
-        LocationResult pendingWritten = await WritePendingAsync();
-        if (!pendingWritten.IsOk)
-        {
-            return pendingWritten;
-        }
         LocationResult durable = await EnsureDurableAsync(_epoch, _end);
         if (!durable.IsOk)
         {
@@ -1368,7 +1374,7 @@ public sealed class LogConsensus : IConsensus
 
     private async ValueTask<LocationResult<byte[]>> ReadDataAsync(Entry entry, string key)
     {
-        if (EndOf(entry) > _end - _pendingBytes)
+        if (EndOf(entry) > _end - _pendingBytes || _writesInFlight > 0)
         {
             LocationResult written = await WritePendingAsync();
             if (!written.IsOk)
