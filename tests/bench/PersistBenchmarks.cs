@@ -63,12 +63,14 @@ public static partial class PersistBenchmarks
     /// of a core through the first 4 s of a 32-writer window (per-thread CPU from /proc), quiet only after about 6 s of
     /// load: full mode warms up for 8 s. <c>LargeWarmup</c> is the same for (d): its large batches repeat, untimed, for that
     /// long before the timed ones (one untimed batch left the encoding loops in the JIT's first tier: with four timed
-    /// 1 MiB batches, 7 ms of each commit was CPU outside I/O).
+    /// 1 MiB batches, 7 ms of each commit was CPU outside I/O). <c>ThroughputDuration</c> is 10 s in full mode, so that a
+    /// window holds several of the large merges that come every few seconds; runs of one build still differ by up to
+    /// a quarter (with 5 s, 32 writers on one node gave 11,000 to 15,000 commits/s across runs of one build).
     /// </summary>
     private sealed record Settings(int FloorSamples, int LatencySamples, int WarmupCommits, TimeSpan ThroughputWarmup, TimeSpan ThroughputDuration, int LargeIterations,
         TimeSpan LargeWarmup, int PostgresSamples)
     {
-        public static readonly Settings Full = new(2000, 2000, 100, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(5), 12, TimeSpan.FromSeconds(3), 2000);
+        public static readonly Settings Full = new(2000, 2000, 100, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(10), 12, TimeSpan.FromSeconds(3), 2000);
 
         public static readonly Settings Quick = new(300, 300, 30, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.5), 4, TimeSpan.FromSeconds(1.5), 300);
     }
@@ -165,7 +167,8 @@ public static partial class PersistBenchmarks
                         PerSecond(1 / append.P50) + " fdatasync/s", "", writers == 32 && loops == 32 ? ">= 20,000/s" + Met(run.CommitsPerSecond >= 20_000) : ""));
                     notes.Add($"(c) {writers} writers on {loops} nodes: per commit {run.Counts.PerOperation(run.Commits)}; "
                         + $"{run.Counts.WrittenBytes / (double)run.Commits:0} bytes written; process CPU {run.ProcessCpu.TotalMicroseconds / run.Commits:0} µs "
-                        + $"({run.ProcessCpu.TotalSeconds / settings.ThroughputDuration.TotalSeconds:0.00} of {Environment.ProcessorCount} cores busy); "
+                        + $"({run.ProcessCpu.TotalSeconds / settings.ThroughputDuration.TotalSeconds:0.00} of {Environment.ProcessorCount} cores busy)"
+                        + (run.LoopsCpu is TimeSpan loopCpu ? $", of which the node loops {loopCpu.TotalMicroseconds / run.Commits:0} µs ({loopCpu.TotalSeconds / settings.ThroughputDuration.TotalSeconds:0.00} cores); " : "; ")
                         + $"{run.Gc.AllocatedBytes / 1024.0 / run.Commits:0.0} KiB allocated, GC pauses {run.Gc.Pauses.TotalMicroseconds / run.Commits:0} µs "
                         + $"({run.Gc.Collections} collections in the window, {run.Gc.Pauses.TotalSeconds / settings.ThroughputDuration.TotalSeconds:P0} of it paused)");
                 }
@@ -377,7 +380,7 @@ public static partial class PersistBenchmarks
 
     // ---- (c) throughput ----
 
-    private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits, TimeSpan ProcessCpu, GcShare Gc);
+    private sealed record ThroughputRun(double CommitsPerSecond, Stats Latency, StorageCounts Counts, long Commits, TimeSpan ProcessCpu, TimeSpan? LoopsCpu, GcShare Gc);
 
     /// <summary>The garbage collector's share of a window: pause time, collections (all, and gen2) and bytes allocated.</summary>
     private sealed record GcShare(TimeSpan Pauses, int Collections, int Gen2Collections, long AllocatedBytes)
@@ -480,15 +483,50 @@ public static partial class PersistBenchmarks
             await Task.Delay(1);
         }
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        TimeSpan? loopsBefore = NodeLoopsCpu();
         GcShare gcBefore = GcShare.Now();
         while (Stopwatch.GetTimestamp() < endAt)
         {
             await Task.Delay(5);
         }
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        TimeSpan? loopsCpu = NodeLoopsCpu() - loopsBefore;
         GcShare gc = GcShare.Now() - gcBefore;
         await nodes;
-        return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu, gc);
+        return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu, loopsCpu, gc);
+    }
+
+    /// <summary>
+    /// The CPU time of the node loops' threads so far (Linux: /proc/self/task, in clock ticks of 10 ms), or null
+    /// elsewhere. With several writers on a loop, the loop is what saturates first, so its CPU per commit says more
+    /// than the throughput of one noisy run.
+    /// </summary>
+    private static TimeSpan? NodeLoopsCpu()
+    {
+        if (!OperatingSystem.IsLinux() || !Directory.Exists("/proc/self/task"))
+        {
+            return null;
+        }
+        long ticks = 0;
+        foreach (string task in Directory.GetDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Join(task, "comm")).StartsWith("node ", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                // After the name's closing parenthesis: state is field 3 of stat(5), utime 14 and stime 15.
+                string stat = File.ReadAllText(Path.Join(task, "stat"));
+                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The thread exited meanwhile.
+            }
+        }
+        return TimeSpan.FromMilliseconds(ticks * 10.0);
     }
 
     // ---- (d) large batches ----
