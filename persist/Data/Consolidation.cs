@@ -1,5 +1,7 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace Kernel.Persist.Data;
 
@@ -43,7 +45,7 @@ public static class Consolidation
     /// <summary>
     /// Runs shorter than this on average are sorted together rather than merged: 64 runs of 10 updates (a merge of
     /// inline batches, one commit each) took as long either way and merging allocated three times as much
-    /// (ConsolidationBenchmarks).
+    /// (ConsolidationBenchmarks, when each merge of two runs allocated a new list).
     /// </summary>
     public const int MergeRunUpdatesMin = 64;
 
@@ -54,7 +56,7 @@ public static class Consolidation
     /// most of its CPU. Runs are merged two at a time, in rounds, then equal (row, time) pairs are summed in one pass.
     /// Advancing times to the since keeps a sorted run sorted (max(t, since) never reverses two times). An
     /// unsorted run is not an error: the runs are then concatenated and sorted, as are many short runs
-    /// (<see cref="MergeRunUpdatesMin"/>). The runs' lists are reused.
+    /// (<see cref="MergeRunUpdatesMin"/>). The runs' lists are advanced in place.
     /// </summary>
     public static List<Update> MergeAndConsolidate(List<List<Update>> runs, Frontier since)
     {
@@ -66,7 +68,7 @@ public static class Consolidation
         // Short runs are sorted together anyway: only check sortedness where a merge may follow.
         if (total < MergeRunUpdatesMin * runs.Count || !runs.TrueForAll(IsSorted))
         {
-            var all = new List<Update>();
+            var all = new List<Update>(total);
             foreach (List<Update> run in runs)
             {
                 all.AddRange(run);
@@ -77,48 +79,75 @@ public static class Consolidation
         {
             return [];
         }
-        var level = new List<List<Update>>(runs.Count);
-        foreach (List<Update> run in runs)
+        // Rounds of merges of neighbouring runs, back and forth between the result's storage and one scratch array,
+        // starting in whichever makes the last round land in the result: two arrays in all, where a new list per
+        // merge allocated the updates once per round again (log2 k times).
+        int rounds = 0;
+        for (int k = runs.Count; k > 1; k = (k + 1) / 2)
         {
-            Advance(run, since);
-            level.Add(run);
+            rounds++;
         }
-        // Bounded: each round halves the number of runs.
-        while (level.Count > 1)
+        var merged = new List<Update>(total);
+        CollectionsMarshal.SetCount(merged, total);
+        Update[] scratch = rounds == 0 ? [] : ArrayPool<Update>.Shared.Rent(total);
+        try
         {
-            var next = new List<List<Update>>((level.Count + 1) / 2);
-            for (int i = 0; i + 1 < level.Count; i += 2)
+            Span<Update> source = rounds % 2 == 0 ? CollectionsMarshal.AsSpan(merged) : scratch.AsSpan(0, total);
+            Span<Update> target = rounds % 2 == 0 ? scratch.AsSpan(0, rounds == 0 ? 0 : total) : CollectionsMarshal.AsSpan(merged);
+            var starts = new List<int>(runs.Count + 1);
+            int at = 0;
+            foreach (List<Update> run in runs)
             {
-                next.Add(MergeTwo(level[i], level[i + 1]));
+                Advance(run, since);
+                starts.Add(at);
+                CollectionsMarshal.AsSpan(run).CopyTo(source[at..]);
+                at += run.Count;
             }
-            if (level.Count % 2 == 1)
+            starts.Add(total);
+            // Bounded: each round halves the number of runs.
+            while (starts.Count > 2)
             {
-                next.Add(level[^1]);
+                var next = new List<int>(starts.Count / 2 + 2);
+                int i = 0;
+                for (; i + 2 < starts.Count; i += 2)
+                {
+                    next.Add(starts[i]);
+                    MergeTwo(source[starts[i]..starts[i + 1]], source[starts[i + 1]..starts[i + 2]], target[starts[i]..starts[i + 2]]);
+                }
+                if (i + 1 < starts.Count)
+                {
+                    // An odd run out: copied as it is.
+                    next.Add(starts[i]);
+                    source[starts[i]..starts[i + 1]].CopyTo(target[starts[i]..]);
+                }
+                next.Add(total);
+                starts = next;
+                Span<Update> swap = source;
+                source = target;
+                target = swap;
             }
-            level = next;
+        }
+        finally
+        {
+            if (rounds > 0)
+            {
+                ArrayPool<Update>.Shared.Return(scratch, clearArray: true); // it holds rows
+            }
         }
         // Equal (row, time) pairs, from different runs or made equal by the advance, are adjacent now: sum them once.
-        return ConsolidateSorted(level[0]);
+        return ConsolidateSorted(merged);
     }
 
-    /// <summary>Merges two sorted runs into a new sorted one; equal (row, time) pairs are summed once, at the end.</summary>
-    private static List<Update> MergeTwo(List<Update> left, List<Update> right)
+    /// <summary>Merges two sorted runs into <paramref name="into"/> (their combined length); equal (row, time) pairs are summed later, once.</summary>
+    private static void MergeTwo(ReadOnlySpan<Update> left, ReadOnlySpan<Update> right, Span<Update> into)
     {
-        var merged = new List<Update>(left.Count + right.Count);
-        int l = 0, r = 0;
-        while (l < left.Count && r < right.Count)
+        int l = 0, r = 0, w = 0;
+        while (l < left.Length && r < right.Length)
         {
-            merged.Add(UpdateComparer.Instance.Compare(left[l], right[r]) <= 0 ? left[l++] : right[r++]);
+            into[w++] = UpdateComparer.Instance.Compare(left[l], right[r]) <= 0 ? left[l++] : right[r++];
         }
-        for (; l < left.Count; l++)
-        {
-            merged.Add(left[l]);
-        }
-        for (; r < right.Count; r++)
-        {
-            merged.Add(right[r]);
-        }
-        return merged;
+        left[l..].CopyTo(into[w..]);
+        right[r..].CopyTo(into[(w + left.Length - l)..]);
     }
 
     /// <summary>Sums adjacent equal (row, time) pairs of a sorted list and drops zero sums, in place.</summary>
