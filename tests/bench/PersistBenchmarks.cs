@@ -405,6 +405,7 @@ public static partial class PersistBenchmarks
         var counts = new StorageCounts();
         var latencies = new List<double>();
         long commits = 0;
+        long? loopTicks = 0;
         object gate = new();
         Task nodes = RunNodesAsync(host, name, loops, async (context, index) =>
         {
@@ -447,7 +448,8 @@ public static partial class PersistBenchmarks
                     }
                 }
             }
-            // The storage calls of the warm-up are not the window's.
+            // The storage calls of the warm-up are not the window's, nor is the loop's CPU (read on the loop).
+            long? loopTicksAtStart = null;
             async Task ResetCountsAtStartAsync()
             {
                 while (Stopwatch.GetTimestamp() < start)
@@ -455,6 +457,7 @@ public static partial class PersistBenchmarks
                     await Task.Delay(1);
                 }
                 storage.Counts.Reset();
+                loopTicksAtStart = ThreadCpuTicks();
             }
             var running = new List<Task> { ResetCountsAtStartAsync() };
             for (int h = 0; h < handles.Count; h++)
@@ -462,8 +465,10 @@ public static partial class PersistBenchmarks
                 running.Add(WriterAsync(h));
             }
             await Task.WhenAll(running);
+            long? loopTicksInWindow = ThreadCpuTicks() - loopTicksAtStart;
             lock (gate)
             {
+                loopTicks = loopTicks is long sum && loopTicksInWindow is long spent ? sum + spent : null;
                 counts.Add(storage.Counts);
                 latencies.AddRange(mine);
                 commits += committed;
@@ -483,68 +488,40 @@ public static partial class PersistBenchmarks
             await Task.Delay(1);
         }
         TimeSpan cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        Dictionary<string, long>? loopsBefore = NodeLoopTicks();
         GcShare gcBefore = GcShare.Now();
         while (Stopwatch.GetTimestamp() < endAt)
         {
             await Task.Delay(5);
         }
         TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-        TimeSpan? loopsCpu = LoopsCpuBetween(loopsBefore, NodeLoopTicks());
         GcShare gc = GcShare.Now() - gcBefore;
         await nodes;
+        TimeSpan? loopsCpu = loopTicks is long ticks ? TimeSpan.FromMilliseconds(ticks * 10.0) : null;
         return new ThroughputRun(commits / settings.ThroughputDuration.TotalSeconds, Stats.Of([.. latencies]), counts, Math.Max(1, commits), cpu, loopsCpu, gc);
     }
 
     /// <summary>
-    /// The CPU time of each node loop's thread so far, by thread id (Linux: /proc/self/task, in clock ticks of 10 ms),
-    /// or null elsewhere. With several writers on a loop, the loop is what saturates first, so its CPU per commit
-    /// says more than the throughput of one noisy run.
+    /// The calling thread's CPU time so far in clock ticks of 10 ms (Linux: /proc/thread-self/stat), or null elsewhere.
+    /// Read on a node's loop, it is the loop's CPU: with several writers on a loop the loop saturates first, so its
+    /// CPU per commit says more than the throughput of one noisy run.
     /// </summary>
-    private static Dictionary<string, long>? NodeLoopTicks()
+    private static long? ThreadCpuTicks()
     {
-        if (!OperatingSystem.IsLinux() || !Directory.Exists("/proc/self/task"))
+        try
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return null;
+            }
+            // After the name's closing parenthesis: state is field 3 of stat(5), utime 14 and stime 15.
+            string stat = File.ReadAllText("/proc/thread-self/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
         {
             return null;
         }
-        var ticks = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (string task in Directory.GetDirectories("/proc/self/task"))
-        {
-            try
-            {
-                if (!File.ReadAllText(Path.Join(task, "comm")).StartsWith("node ", StringComparison.Ordinal))
-                {
-                    continue;
-                }
-                // After the name's closing parenthesis: state is field 3 of stat(5), utime 14 and stime 15.
-                string stat = File.ReadAllText(Path.Join(task, "stat"));
-                string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks[Path.GetFileName(task)] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                // The thread exited meanwhile.
-            }
-        }
-        return ticks;
-    }
-
-    /// <summary>The CPU the node loops alive at both readings spent between them.</summary>
-    private static TimeSpan? LoopsCpuBetween(Dictionary<string, long>? before, Dictionary<string, long>? after)
-    {
-        if (before is null || after is null)
-        {
-            return null;
-        }
-        long ticks = 0;
-        foreach ((string thread, long at) in after)
-        {
-            if (before.TryGetValue(thread, out long was))
-            {
-                ticks += at - was;
-            }
-        }
-        return TimeSpan.FromMilliseconds(ticks * 10.0);
     }
 
     // ---- (d) large batches ----
