@@ -33,7 +33,8 @@ namespace Kernel.Persist.Location;
 /// appended past its end, which costs a length check when nobody else wrote); decides; appends at most one
 /// record; releases the lock; and then, outside the lock, waits until what it observed or wrote is durable
 /// before it answers. On a node loop the release waits for the caller's synchronous work, so a group commit's
-/// appends to several keys take the lock once and catch up once. The lock is not held across the fsync, so a process's concurrent operations, and those
+/// appends to several keys take the lock once and catch up once; their records are kept in memory until then and
+/// reach the file in one write, before the release (or before an fsync or a read of them, whichever comes first). The lock is not held across the fsync, so a process's concurrent operations, and those
 /// of other processes, append while an fsync runs and the next fsync covers them all. Appends are ordered by
 /// the lock, so an fsync that makes a record durable makes every record before it durable too.</para>
 ///
