@@ -550,8 +550,8 @@ public sealed class LogConsensusTests
     }
 
     /// <summary>
-    /// On a node loop, the records of operations started together reach the segment in one write, made before the
-    /// file lock is released (another instance then reads them all) and before their fsync.
+    /// On a node loop, the records of operations started together reach the segment in one write, made before their
+    /// fsync (and before the file lock's release: the test above has another instance read them all).
     /// </summary>
     [Fact]
     public void GroupCommit_OnALoop_OperationsStartedTogether_WriteTheirRecordsOnce()
@@ -559,7 +559,6 @@ public sealed class LogConsensusTests
         var scheduler = new StepScheduler(5);
         var storage = new CountingFlushStorage(new TestStorage(), scheduler, flushSteps: 0);
         var consensus = new LogConsensus(storage, Root);
-        var other = new LogConsensus(storage, Root);
         int writes = 0;
         LoopContext.Run(async () =>
         {
@@ -569,10 +568,6 @@ public sealed class LogConsensusTests
             Assert.Equal(before, storage.RecordWrites); // appended, not yet written
             await AllCommittedAsync(started);
             writes = storage.RecordWrites - before;
-            for (int i = 0; i < 8; i++)
-            {
-                Assert.Equal("row", Encoding.UTF8.GetString(Ok(await other.HeadAsync("table" + i))!.Data));
-            }
             // A scan in the same hold of the lock finds a version appended there and not yet written (not the head,
             // so read from the file): the pending records are written first.
             Task<LocationResult<CasOutcome>> second = consensus.CompareAndSetAsync("table0", 1, V(2, "row 2")).AsTask();
