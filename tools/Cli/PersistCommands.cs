@@ -142,6 +142,13 @@ public static class PersistCommands
     /// <summary>True when the directory holds <see cref="FileConsensus"/>'s layout (a subdirectory per key) and no log.</summary>
     private static bool HoldsPerKeyDirectories(FileLocation location) => HoldsPerKeyConsensus(Path.Join(location.Parent, location.Name));
 
+    /// <summary>True when the directory holds a consensus log or <see cref="FileConsensus"/>'s layout.</summary>
+    private static bool HoldsConsensus(FileLocation location)
+    {
+        string path = Path.Join(location.Parent, location.Name);
+        return File.Exists(Path.Join(path, "lock")) || HoldsPerKeyConsensus(path);
+    }
+
     /// <summary>True when <paramref name="path"/> holds <see cref="FileConsensus"/>'s layout (a subdirectory per key) and no log.</summary>
     internal static bool HoldsPerKeyConsensus(string path) =>
         Directory.Exists(path)
@@ -173,6 +180,14 @@ public static class PersistCommands
                 IConsensus store;
                 if (consensus is FileLocation consensusDirectory)
                 {
+                    if (!HoldsConsensus(consensusDirectory))
+                    {
+                        // An empty directory, or the wrong one: say so, instead of the read-only view's refusal to
+                        // create the log that a writer would have created there.
+                        Fail(ExitFailed, (shard is ShardId missing ? $"shard {missing} does not exist in {consensus.Display}: " : $"--consensus {consensus.Display}: ")
+                            + "the directory holds no consensus data (no log, no directory per key); is it the right directory?");
+                        return;
+                    }
                     var consensusStorage = new FileStorage(consensusDirectory.Parent);
                     storages.Add(consensusStorage);
                     views.Add(new ReadOnlyStorage(consensusStorage));

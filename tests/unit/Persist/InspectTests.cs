@@ -180,6 +180,25 @@ public sealed class InspectTests : IDisposable
         Assert.Equal(before, Snapshot(_root));
     }
 
+    /// <summary>A consensus directory nobody has written (empty, or the wrong one) is named as such, for a shard and for the listing.</summary>
+    [Fact]
+    public async Task Inspect_DirectoryWithoutConsensus_SaysSo()
+    {
+        Directory.CreateDirectory(Path.Join(_root, "blob"));
+        Directory.CreateDirectory(Path.Join(_root, "consensus"));
+        string unknown = "s" + new string('0', 31) + "1";
+
+        (int exit, _, string error) = await InspectAsync("--blob", BlobUri, "--consensus", ConsensusUri, "--shard", unknown);
+        (int listExit, _, string listError) = await InspectAsync("--blob", BlobUri, "--consensus", ConsensusUri);
+
+        Assert.Equal(1, exit);
+        Assert.Contains($"shard {unknown} does not exist", error, StringComparison.Ordinal);
+        Assert.Contains("holds no consensus data", error, StringComparison.Ordinal);
+        Assert.Equal(1, listExit);
+        Assert.Contains("holds no consensus data", listError, StringComparison.Ordinal);
+        Assert.DoesNotContain("read-only", listError, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A writer took the head baton and stopped before publishing (a crash): any FileConsensus reader would
     /// complete the publish, but the inspector must not, so it reports the key instead and leaves the files.
