@@ -579,6 +579,7 @@ public sealed class LogConsensus : IConsensus
     /// <summary>Opens the newest segment (creating the first) and indexes it from the start: a new epoch.</summary>
     private async ValueTask<LocationResult> LoadAsync()
     {
+        await DrainWritesAsync();
         ResetIndex();
         IoResult<IReadOnlyList<DirectoryEntry>> listed = await _storage.ListAsync(_root);
         if (!listed.IsOk)
@@ -655,6 +656,7 @@ public sealed class LogConsensus : IConsensus
 
     private async ValueTask<LocationResult> OpenSegmentAsync(ulong generation, IDurableFile segment)
     {
+        await DrainWritesAsync();
         ResetIndex();
         _segment = segment;
         _generation = generation;
@@ -950,6 +952,14 @@ public sealed class LogConsensus : IConsensus
             {
                 _spare = buffer; // a large record's buffer is not kept
             }
+            // Suspect before the waiters for the drain run: a flush round waiting there resumes inside SetResult, and
+            // finding the index still trusted it fsynced, and answered these records durable though the file held
+            // another instance's records at their offsets (persist simulation, seed 29141: two writers were told they
+            // had committed the same seqno).
+            if (!written.IsOk && epoch == _epoch)
+            {
+                _suspect = true;
+            }
             if (--_writesInFlight == 0 && _writesDrained is { } drained)
             {
                 _writesDrained = null;
@@ -957,19 +967,25 @@ public sealed class LogConsensus : IConsensus
             }
             if (!written.IsOk)
             {
-                if (epoch == _epoch)
-                {
-                    _suspect = true;
-                }
                 return LocationError.Indeterminate($"appending to {segment.Path}: {written}");
             }
         }
+        await DrainWritesAsync();
+        return _suspect ? LocationError.Indeterminate("an earlier write or fsync of the log failed") : LocationResult.Ok;
+    }
+
+    /// <summary>
+    /// Waits until no write of pending records is in flight. A reload waits too: a write of the old index's records
+    /// (a flush round's, which holds no gate) that landed after the reload read the file would overwrite what the new
+    /// index then appends at the same offsets.
+    /// </summary>
+    private async ValueTask DrainWritesAsync()
+    {
         while (_writesInFlight > 0)
         {
             _writesDrained ??= new TaskCompletionSource();
             await _writesDrained.Task;
         }
-        return _suspect ? LocationError.Indeterminate("an earlier write or fsync of the log failed") : LocationResult.Ok;
     }
 
     private async ValueTask<IoResult> WriteZerosAsync(IDurableFile file, long offset, long count)
