@@ -69,6 +69,20 @@ public sealed class Coordinator
     /// </summary>
     public async Task<string?> BootstrapAsync()
     {
+        Storage.HoldsFrozen = true;
+        try
+        {
+            return await BootstrapFrozenAsync();
+        }
+        finally
+        {
+            Storage.HoldsFrozen = false;
+        }
+    }
+
+    /// <summary><see cref="BootstrapAsync"/> with the storage controller's holds where the previous environmentd left them.</summary>
+    private async Task<string?> BootstrapFrozenAsync()
+    {
         foreach (CatalogEntry entry in Durable.Entries)
         {
             ParseResult parsed = Parser.Parse(entry.CreateSql);
@@ -132,17 +146,13 @@ public sealed class Coordinator
     /// </summary>
     private async Task<PersistResult<ulong>> ResumeAsOfAsync(RelationExpr expr, string shard)
     {
-        ulong readTs = Storage.Oracle.ReadTs;
         PersistResult<Frontier> upper = await Storage.FetchUpperAsync(new ShardId(shard));
         if (!upper.IsOk)
         {
             return upper.Error!;
         }
-        if (upper.Value!.IsEmpty || upper.Value.Time == 0)
-        {
-            return readTs;
-        }
-        ulong asOf = Math.Min(readTs, upper.Value.Time - 1);
+        ulong readTs = Storage.Oracle.ReadTs;
+        ulong asOf = upper.Value!.IsEmpty || upper.Value.Time == 0 ? readTs : Math.Min(readTs, upper.Value.Time - 1);
         foreach (SourceImport source in SourcesOf(expr))
         {
             asOf = Math.Max(asOf, Storage.HeldSince(source.ShardId));

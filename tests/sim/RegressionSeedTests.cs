@@ -96,6 +96,34 @@ public class RegressionSeedTests
     public void Persist_FlushRoundWaitedForTheGateHeldByACompactionWaitingForIt(ulong seed) => Passes("persist", seed);
 
     /// <summary>
+    /// LogConsensus, since appends are written at the lock's release: a record write failed while a flush round waited
+    /// for it to finish; the round resumed inside the write's completion before the failure marked the index suspect,
+    /// fsynced, and answered the record durable, though another instance had meanwhile written its own record at the same
+    /// offsets. Two writers were told they had committed the same seqno, or the state chain broke (persist seeds 7314,
+    /// 22466, 26909, 29141 of 4,501..30,000; persist-inline-upkeep 8760 of 4,001..20,000).
+    /// </summary>
+    [Theory]
+    [InlineData("persist", 7314UL)]
+    [InlineData("persist", 22466UL)]
+    [InlineData("persist", 26909UL)]
+    [InlineData("persist", 29141UL)]
+    [InlineData("persist-inline-upkeep", 8760UL)]
+    public void Persist_FailedRecordWriteAnsweredDurableByAFlushRoundWaitingForIt(string scenario, ulong seed) => Passes(scenario, seed);
+
+    /// <summary>
+    /// A materialized view created just before environmentd crashed: the replica still ran its dataflow at the old
+    /// as_of, not yet past its snapshot, and kept it when the new environmentd replayed it at a later as_of (seed 7523);
+    /// and a bootstrap that chose a view's as_of and then waited seconds for Consensus let the storage controller move
+    /// the source's hold past it before the dataflow existed to hold it (seed 2960). Either way the source's snapshot
+    /// was compacted away and the view never became readable. The replica now rebuilds a dataflow that has not read its
+    /// snapshots when asked for a later as_of, and holds stay where they are through bootstrap.
+    /// </summary>
+    [Theory]
+    [InlineData(2960UL)]
+    [InlineData(7523UL)]
+    public void EndToEnd_ViewSnapshotCompactedAwayAfterEnvironmentdRestart(ulong seed) => Passes("end-to-end", seed);
+
+    /// <summary>
     /// A checker bug, not a persist one: the final check read the blobs of a head state while an upkeep pass that began
     /// before the stop still ran; its rollup replaced the head and its GC rightly deleted a rollup only older states
     /// referenced (a clock skewed ahead had expired the checker's own reader). A missing blob now fails the run only

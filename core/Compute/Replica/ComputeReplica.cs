@@ -324,9 +324,13 @@ public sealed class ComputeReplica
             foreach (DataflowEntry existing in _dataflows)
             {
                 // The controller moves a replayed dataflow's as_of up to what it has allowed to compact: a running
-                // dataflow that differs only there is the same dataflow, further along.
+                // dataflow that differs only there is the same dataflow, further along. Unless it has not read all its
+                // snapshots yet and its as_of is below the new one: the new controller holds its inputs at the new as_of
+                // only (a view created just before the old one crashed is replayed at the new read timestamp), so the
+                // old as_of may already be compacted away, and the source would fail for good. It is rebuilt instead.
                 if (!_claimed.Contains(existing) && existing.Subscribes.Count == 0
-                    && StructuralEquality.Equal(existing.Description, description with { AsOf = existing.Description.AsOf }))
+                    && StructuralEquality.Equal(existing.Description, description with { AsOf = existing.Description.AsOf })
+                    && (existing.Description.AsOf >= description.AsOf || existing.Sources.TrueForAll(source => source.SnapshotRead)))
                 {
                     _claimed.Add(existing);
                     return;

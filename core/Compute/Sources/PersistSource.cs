@@ -40,6 +40,13 @@ public sealed class PersistSource
         _report = report;
     }
 
+    /// <summary>
+    /// True once the snapshot at the as-of has been read and pushed: from then on the source needs only times from its
+    /// listen's frontier on, which its own reader holds. Before, it needs its as-of readable, which only a controller's
+    /// hold keeps so.
+    /// </summary>
+    public bool SnapshotRead { get; private set; }
+
     /// <summary>Runs until cancelled or the shard's upper closes; never throws except on a broken invariant.</summary>
     public async Task RunAsync(CancellationToken ct)
     {
@@ -63,6 +70,7 @@ public sealed class PersistSource
                         _input.Push(update.Row, update.Time, update.Diff);
                     }
                     listen = subscribed.Value.Listen;
+                    SnapshotRead = true;
                     _input.AdvanceTo(listen.Frontier);
                     _wake();
                 }

@@ -130,6 +130,14 @@ public sealed class StorageController
         return null;
     }
 
+    /// <summary>
+    /// While set, holds are opened but never moved. Environmentd's bootstrap sets it: it chooses each dataflow's as_of
+    /// from the read timestamp and the holds, and a dataflow holds its inputs (<see cref="HoldFloor"/>) only once it is
+    /// created, after reads of Consensus that can take seconds under faults; a downgrade in between could pass an as_of
+    /// just chosen, and the dataflow's snapshot would then be compacted away for good.
+    /// </summary>
+    public bool HoldsFrozen { get; set; }
+
     /// <summary>Where this controller's hold on <paramref name="shard"/> stands: the shard's since is at or below it (0 when not held).</summary>
     public ulong HeldSince(string shard) =>
         _holds.TryGetValue(shard, out SinceHandle? hold) && !hold.Since.IsEmpty ? hold.Since.Time : 0;
@@ -164,7 +172,7 @@ public sealed class StorageController
                 _pendingHolds.Remove(pending);
             }
         }
-        if (_oracle.ReadTs <= ReadHistoryMs)
+        if (HoldsFrozen || _oracle.ReadTs <= ReadHistoryMs)
         {
             return;
         }
