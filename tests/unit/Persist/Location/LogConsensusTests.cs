@@ -781,62 +781,33 @@ public sealed class LogConsensusTests
     /// Writes and flushes that finish a loop turn after they start (as a disk's do), and record writes to the log that
     /// fail, without taking effect, with <see cref="FailureChance"/>.
     /// </summary>
-    private sealed class SlowWriteStorage(IDurableStorage inner, IRandom random) : IDurableStorage
+    private sealed class SlowWriteStorage(IDurableStorage inner, IRandom random) : WrappingStorage(inner)
     {
         public double FailureChance { get; set; }
 
         private bool NextWriteFails() => random.Chance(FailureChance);
 
-        public async ValueTask<IoResult<IDurableFile>> OpenAsync(string path, OpenMode mode)
+        protected override IDurableFile Wrap(IDurableFile file) => new File(this, file);
+
+        private sealed class File(SlowWriteStorage owner, IDurableFile file) : WrappingFile(file)
         {
-            IoResult<IDurableFile> opened = await inner.OpenAsync(path, mode);
-            return opened.IsOk ? IoResult<IDurableFile>.Ok(new File(this, opened.Value!)) : opened;
-        }
-
-        public ValueTask<IoResult> DeleteAsync(string path) => inner.DeleteAsync(path);
-
-        public ValueTask<IoResult> RenameAsync(string from, string to) => inner.RenameAsync(from, to);
-
-        public ValueTask<IoResult> CreateDirectoryAsync(string path) => inner.CreateDirectoryAsync(path);
-
-        public ValueTask<IoResult<IReadOnlyList<DirectoryEntry>>> ListAsync(string directory) => inner.ListAsync(directory);
-
-        public ValueTask<IoResult> SyncDirectoryAsync(string directory) => inner.SyncDirectoryAsync(directory);
-
-        private sealed class File(SlowWriteStorage owner, IDurableFile file) : IDurableFile
-        {
-            public string Path => file.Path;
-
-            public ValueTask<IoResult<int>> ReadAsync(long offset, Memory<byte> buffer) => file.ReadAsync(offset, buffer);
-
-            public async ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data)
+            public override async ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data)
             {
-                bool fail = System.IO.Path.GetFileName(file.Path).StartsWith("log.", StringComparison.Ordinal)
-                    && data.Span.IndexOfAnyExcept((byte)0) >= 0 && owner.NextWriteFails();
+                bool fail = IsRecordWrite(Path, data) && owner.NextWriteFails();
                 await Task.Yield();
-                return fail ? IoResult.Fail(IoStatus.IoError, "injected: write failed") : await file.WriteAsync(offset, data);
+                return fail ? IoResult.Fail(IoStatus.IoError, "injected: write failed") : await Inner.WriteAsync(offset, data);
             }
 
-            public async ValueTask<IoResult> FlushAsync()
+            public override async ValueTask<IoResult> FlushAsync()
             {
                 await Task.Yield();
-                return await file.FlushAsync();
+                return await Inner.FlushAsync();
             }
-
-            public ValueTask<IoResult<long>> GetLengthAsync() => file.GetLengthAsync();
-
-            public ValueTask<IoResult> SetLengthAsync(long length) => file.SetLengthAsync(length);
-
-            public ValueTask<IoResult> LockAsync() => file.LockAsync();
-
-            public ValueTask<IoResult> UnlockAsync() => file.UnlockAsync();
-
-            public void Dispose() => file.Dispose();
         }
     }
 
     /// <summary>Counts file flushes, each as slow as <c>flushSteps</c> other storage steps (an fsync against a write to the page cache).</summary>
-    private sealed class CountingFlushStorage(IDurableStorage inner, StepScheduler scheduler, int flushSteps = 50) : IDurableStorage
+    private sealed class CountingFlushStorage(IDurableStorage inner, StepScheduler scheduler, int flushSteps = 50) : WrappingStorage(inner)
     {
         public int Flushes { get; private set; }
 
@@ -852,10 +823,51 @@ public sealed class LogConsensusTests
 
         public int FlushSteps => flushSteps;
 
+        protected override IDurableFile Wrap(IDurableFile file) => new File(this, file);
+
+        private sealed class File(CountingFlushStorage owner, IDurableFile file) : WrappingFile(file)
+        {
+            public override ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data)
+            {
+                if (IsRecordWrite(Path, data))
+                {
+                    owner.RecordWrites++;
+                }
+                return Inner.WriteAsync(offset, data);
+            }
+
+            public override async ValueTask<IoResult> FlushAsync()
+            {
+                owner.Flushes++;
+                owner.QueuedAtFlush.Add(LoopContext.QueuedOnCurrent);
+                for (int i = 0; i < owner.FlushSteps; i++)
+                {
+                    await owner.Scheduler.YieldAsync();
+                }
+                return await Inner.FlushAsync();
+            }
+
+            public override ValueTask<IoResult> LockAsync()
+            {
+                owner.Locks++;
+                return Inner.LockAsync();
+            }
+        }
+    }
+
+    /// <summary>A write to a log segment that carries something other than zeros (a record, not the space written ahead).</summary>
+    private static bool IsRecordWrite(string path, ReadOnlyMemory<byte> data) =>
+        System.IO.Path.GetFileName(path).StartsWith("log.", StringComparison.Ordinal) && data.Span.IndexOfAnyExcept((byte)0) >= 0;
+
+    /// <summary>A storage that passes every call to <c>inner</c>, its files wrapped by <see cref="Wrap"/>.</summary>
+    private abstract class WrappingStorage(IDurableStorage inner) : IDurableStorage
+    {
+        protected abstract IDurableFile Wrap(IDurableFile file);
+
         public async ValueTask<IoResult<IDurableFile>> OpenAsync(string path, OpenMode mode)
         {
             IoResult<IDurableFile> opened = await inner.OpenAsync(path, mode);
-            return opened.IsOk ? IoResult<IDurableFile>.Ok(new File(this, opened.Value!)) : opened;
+            return opened.IsOk ? IoResult<IDurableFile>.Ok(Wrap(opened.Value!)) : opened;
         }
 
         public ValueTask<IoResult> DeleteAsync(string path) => inner.DeleteAsync(path);
@@ -867,46 +879,29 @@ public sealed class LogConsensusTests
         public ValueTask<IoResult<IReadOnlyList<DirectoryEntry>>> ListAsync(string directory) => inner.ListAsync(directory);
 
         public ValueTask<IoResult> SyncDirectoryAsync(string directory) => inner.SyncDirectoryAsync(directory);
+    }
 
-        private sealed class File(CountingFlushStorage owner, IDurableFile file) : IDurableFile
-        {
-            public string Path => file.Path;
+    /// <summary>A file that passes every call to <see cref="Inner"/>; subclasses override what they change.</summary>
+    private abstract class WrappingFile(IDurableFile inner) : IDurableFile
+    {
+        protected IDurableFile Inner => inner;
 
-            public ValueTask<IoResult<int>> ReadAsync(long offset, Memory<byte> buffer) => file.ReadAsync(offset, buffer);
+        public string Path => inner.Path;
 
-            public ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data)
-            {
-                if (System.IO.Path.GetFileName(file.Path).StartsWith("log.", StringComparison.Ordinal) && data.Span.IndexOfAnyExcept((byte)0) >= 0)
-                {
-                    owner.RecordWrites++;
-                }
-                return file.WriteAsync(offset, data);
-            }
+        public ValueTask<IoResult<int>> ReadAsync(long offset, Memory<byte> buffer) => inner.ReadAsync(offset, buffer);
 
-            public async ValueTask<IoResult> FlushAsync()
-            {
-                owner.Flushes++;
-                owner.QueuedAtFlush.Add(LoopContext.QueuedOnCurrent);
-                for (int i = 0; i < owner.FlushSteps; i++)
-                {
-                    await owner.Scheduler.YieldAsync();
-                }
-                return await file.FlushAsync();
-            }
+        public virtual ValueTask<IoResult> WriteAsync(long offset, ReadOnlyMemory<byte> data) => inner.WriteAsync(offset, data);
 
-            public ValueTask<IoResult<long>> GetLengthAsync() => file.GetLengthAsync();
+        public virtual ValueTask<IoResult> FlushAsync() => inner.FlushAsync();
 
-            public ValueTask<IoResult> SetLengthAsync(long length) => file.SetLengthAsync(length);
+        public ValueTask<IoResult<long>> GetLengthAsync() => inner.GetLengthAsync();
 
-            public ValueTask<IoResult> LockAsync()
-            {
-                owner.Locks++;
-                return file.LockAsync();
-            }
+        public ValueTask<IoResult> SetLengthAsync(long length) => inner.SetLengthAsync(length);
 
-            public ValueTask<IoResult> UnlockAsync() => file.UnlockAsync();
+        public virtual ValueTask<IoResult> LockAsync() => inner.LockAsync();
 
-            public void Dispose() => file.Dispose();
-        }
+        public ValueTask<IoResult> UnlockAsync() => inner.UnlockAsync();
+
+        public void Dispose() => inner.Dispose();
     }
 }
