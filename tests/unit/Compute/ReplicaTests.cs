@@ -208,6 +208,40 @@ public sealed class ReplicaTests
         Assert.Single(world.Replica.Dataflows);
     });
 
+    /// <summary>
+    /// A new controller replays a dataflow at a later as_of. The running one is rebuilt if it has not read its
+    /// snapshot yet: the new controller holds the inputs at the new as_of only, so the old one may already be
+    /// compacted away (end-to-end simulation, seed 7523). Once it has read its snapshot, it is kept.
+    /// </summary>
+    [Fact]
+    public Task Replica_Reconnect_RebuildsADataflowStillWaitingForItsSnapshotWhenTheAsOfMovesUp() => RunAsync(7, async world =>
+    {
+        await world.AppendAsync([Row.OfInt64(1, 10, 5)], 0, 3);
+        world.Connect(epoch: 1);
+        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 5))); // past the upper: its snapshot waits
+        world.Channel.Enqueue(new InitializationComplete());
+        world.Channel.Enqueue(new Schedule(s_index));
+        await world.WaitUntilAsync(() => world.Replica.DataflowsBuilt == 1, "the first dataflow");
+
+        world.Connect(epoch: 2);
+        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 6)));
+        world.Channel.Enqueue(new InitializationComplete());
+        world.Channel.Enqueue(new Schedule(s_index));
+        await world.AppendAsync([Row.OfInt64(2, 10, 7)], 3, 8);
+        PeekRows rebuilt = await world.PeekAsync(1, 6);
+        Assert.Equal([(Row.OfInt64(10, 2, 12), 1L)], rebuilt.Rows.ToArray());
+        Assert.Equal(2, world.Replica.DataflowsBuilt);
+        Assert.Single(world.Replica.Dataflows);
+
+        world.Connect(epoch: 3);
+        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 7)));
+        world.Channel.Enqueue(new InitializationComplete());
+        world.Channel.Enqueue(new Schedule(s_index));
+        PeekRows kept = await world.PeekAsync(2, 7);
+        Assert.Equal([(Row.OfInt64(10, 2, 12), 1L)], kept.Rows.ToArray());
+        Assert.Equal(2, world.Replica.DataflowsBuilt);
+    });
+
     private static DataflowDescription IndexedView(ulong asOf) => Describe(GroupByB, asOf, index: true);
 
     private static DataflowDescription Describe(
