@@ -105,6 +105,34 @@ public sealed class StorageControllerTests
         });
     }
 
+    /// <summary>
+    /// While frozen (environmentd's bootstrap), ticks leave the read holds where they are, however far the read timestamp
+    /// moves: a dataflow whose as_of bootstrap has chosen holds its inputs only once it exists (end-to-end simulation,
+    /// seed 2960). The first tick after thawing moves them.
+    /// </summary>
+    [Fact]
+    public void Holds_StayWhileFrozen_AndMoveOnTheFirstTickAfter()
+    {
+        Run(async fixture =>
+        {
+            string shard = fixture.Shards[A].Value;
+            fixture.Storage.HoldsFrozen = true;
+            await fixture.Clock.Delay(TimeSpan.FromMilliseconds(StorageController.TickMs * 2)); // a downgrade in flight lands
+            ulong frozen = fixture.Storage.HeldSince(shard);
+            for (int tick = 0; tick < 3; tick++)
+            {
+                await fixture.Storage.WriteAsync([Insert(A, tick)]);
+                await fixture.Clock.Delay(TimeSpan.FromMilliseconds(StorageController.TickMs * 2));
+            }
+            Assert.True(fixture.Oracle.ReadTs > frozen + StorageController.ReadHistoryMs + 3 * StorageController.TickMs);
+            Assert.Equal(frozen, fixture.Storage.HeldSince(shard));
+
+            fixture.Storage.HoldsFrozen = false;
+            await fixture.Clock.Delay(TimeSpan.FromMilliseconds(StorageController.TickMs * 2));
+            Assert.Equal(fixture.Oracle.ReadTs - StorageController.ReadHistoryMs, fixture.Storage.HeldSince(shard), tolerance: StorageController.TickMs * 2);
+        });
+    }
+
     private static TableWrite Insert(GlobalId table, long value) => new(table, [(Row.OfInt64(value), 1)]);
 
     /// <summary>Three tables A, B and C, where A and B feed one dataflow; runs <paramref name="script"/> beside the commit loop.</summary>
