@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.Threading.Tasks;
 using Kernel.Persist.Location;
 using Kernel.Runtime;
@@ -32,6 +33,10 @@ public sealed class TimestampOracle
     private ulong _ceilingSeqNo;
     private ulong _lastWrite;
     private Task<OracleStatus>? _raising; // the ceiling write in flight, shared by concurrent allocations
+    // Ceiling writes whose outcome was unknown (an indeterminate compare-and-set), by the version each would be. One
+    // that landed must not read as a newer process's write: a raise that gave up after one, and a later raise that
+    // then found it, stopped environmentd as fenced with no other environmentd running (end-to-end seeds 12835, 18619).
+    private readonly List<(ulong SeqNo, ulong Ceiling)> _unknownWrites = [];
 
     private TimestampOracle(IConsensus consensus, IClock clock, ulong ceiling, ulong seqNo)
     {
@@ -123,28 +128,48 @@ public sealed class TimestampOracle
         {
             ulong next = _ceilingSeqNo + 1;
             LocationResult<CasOutcome> cas = await _consensus.CompareAndSetAsync(ConsensusKey, _ceilingSeqNo, new VersionedData(next, Encode(newCeiling)));
-            if (cas.IsOk)
+            if (cas.IsOk && cas.Value == CasOutcome.Committed)
             {
-                if (cas.Value == CasOutcome.Committed)
-                {
-                    _ceilingSeqNo = next;
-                    _ceiling = Math.Max(_ceiling, newCeiling);
-                    return OracleStatus.Ok;
-                }
-                // Someone else wrote a version: unless it is our own indeterminate write landing, we are fenced.
+                Adopt(next, newCeiling);
+                return OracleStatus.Ok;
+            }
+            if (!cas.IsOk)
+            {
+                // It may still land: a later mismatch that finds it there is this process's own write.
+                _unknownWrites.Add((next, newCeiling));
+            }
+            else
+            {
+                // Someone wrote version next: this process, through a write whose outcome was unknown (of this raise or
+                // of an earlier one that gave up), or a newer process, which fences this one.
                 LocationResult<VersionedData?> head = await _consensus.HeadAsync(ConsensusKey);
-                if (head.IsOk && head.Value is VersionedData data && data.SeqNo == next && data.Data.AsSpan().SequenceEqual(Encode(newCeiling)))
+                if (head.IsOk)
                 {
-                    _ceilingSeqNo = next;
-                    _ceiling = Math.Max(_ceiling, newCeiling);
-                    return OracleStatus.Ok;
+                    if (head.Value is VersionedData data && data.SeqNo == next && data.Data.Length == 8
+                        && _unknownWrites.Contains((next, BinaryPrimitives.ReadUInt64BigEndian(data.Data))))
+                    {
+                        Adopt(next, BinaryPrimitives.ReadUInt64BigEndian(data.Data));
+                        if (_ceiling >= newCeiling)
+                        {
+                            return OracleStatus.Ok;
+                        }
+                        continue; // raise on from the version found
+                    }
+                    Fenced = true;
+                    return OracleStatus.Fenced;
                 }
-                Fenced = true;
-                return OracleStatus.Fenced;
             }
             await _clock.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 << Math.Min(attempt, 6))));
         }
         return OracleStatus.Unavailable;
+    }
+
+    /// <summary>Version <paramref name="seqno"/>, holding <paramref name="ceiling"/>, is this process's and the newest it knows.</summary>
+    private void Adopt(ulong seqno, ulong ceiling)
+    {
+        _ceilingSeqNo = seqno;
+        _ceiling = Math.Max(_ceiling, ceiling);
+        _unknownWrites.RemoveAll(write => write.SeqNo <= seqno);
     }
 
     private static byte[] Encode(ulong ceiling)

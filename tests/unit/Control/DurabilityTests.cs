@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Threading.Tasks;
 using Kernel.Control.Catalog;
 using Kernel.Control.Storage;
@@ -47,6 +48,63 @@ public sealed class DurabilityTests
         Assert.Null(await old.AllocateWriteTsAsync());
         Assert.True(old.Fenced);
         Assert.NotNull(await newer!.AllocateWriteTsAsync());
+    }
+
+    /// <summary>
+    /// A raise of the ceiling gives up after its writes all fail indeterminately, though the first one landed; the next
+    /// raise finds that version in place of the one it expected. It is this process's own, not a newer process's: the
+    /// oracle goes on, and is not fenced (end-to-end seeds 12835, 18619 stopped their only environmentd so).
+    /// </summary>
+    [Fact]
+    public async Task Oracle_OwnCeilingWriteThatLandedAfterAnUnknownOutcome_IsNotAFence()
+    {
+        var memory = new MemoryConsensus();
+        var consensus = new FlakyCasConsensus(memory);
+        var clock = new TestClock();
+        (TimestampOracle? oracle, _) = await TimestampOracle.OpenAsync(consensus, clock);
+        ulong first = (await oracle!.AllocateWriteTsAsync())!.Value;
+
+        consensus.IndeterminateCases = int.MaxValue; // every write answers "unknown"; only the first one lands
+        clock.Advance(System.TimeSpan.FromMinutes(1)); // past the ceiling: the next allocation must raise it
+        Assert.Null(await oracle.AllocateWriteTsAsync());
+        Assert.False(oracle.Fenced);
+
+        consensus.IndeterminateCases = 0;
+        clock.Advance(System.TimeSpan.FromMinutes(1));
+        ulong? later = await oracle.AllocateWriteTsAsync();
+        Assert.False(oracle.Fenced);
+        Assert.True(later > first);
+    }
+
+    /// <summary>Compare-and-sets answer indeterminate while <see cref="IndeterminateCases"/> is above zero; the first such one is applied.</summary>
+    private sealed class FlakyCasConsensus(IConsensus inner) : IConsensus
+    {
+        private bool _appliedOne;
+
+        public int IndeterminateCases { get; set; }
+
+        public ValueTask<LocationResult<VersionedData?>> HeadAsync(string key) => inner.HeadAsync(key);
+
+        public async ValueTask<LocationResult<CasOutcome>> CompareAndSetAsync(string key, ulong? expected, VersionedData next)
+        {
+            if (IndeterminateCases <= 0)
+            {
+                return await inner.CompareAndSetAsync(key, expected, next);
+            }
+            IndeterminateCases--;
+            if (!_appliedOne)
+            {
+                _appliedOne = true;
+                await inner.CompareAndSetAsync(key, expected, next);
+            }
+            return LocationError.Indeterminate("injected: outcome unknown");
+        }
+
+        public ValueTask<LocationResult<IReadOnlyList<VersionedData>>> ScanAsync(string key, ulong from, int limit) => inner.ScanAsync(key, from, limit);
+
+        public ValueTask<LocationResult<long>> TruncateAsync(string key, ulong seqno) => inner.TruncateAsync(key, seqno);
+
+        public ValueTask<LocationResult<IReadOnlyList<string>>> ListKeysAsync() => inner.ListKeysAsync();
     }
 
     [Fact]
