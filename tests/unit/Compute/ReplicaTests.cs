@@ -198,10 +198,7 @@ public sealed class ReplicaTests
         await world.WaitForAsync<Status>(s => s.Kind == "epoch-refused");
 
         // The new controller's history names only the first dataflow (decoded afresh: equal, not identical).
-        world.Connect(epoch: 2);
-        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 2)));
-        world.Channel.Enqueue(new InitializationComplete());
-        world.Channel.Enqueue(new Schedule(s_index));
+        world.ConnectWith(epoch: 2, IndexedView(asOf: 2));
         PeekRows rows = await world.PeekAsync(2, 2);
         Assert.Equal([(Row.OfInt64(10, 1, 5), 1L)], rows.Rows.ToArray());
         Assert.Equal(2, world.Replica.DataflowsBuilt);
@@ -217,26 +214,17 @@ public sealed class ReplicaTests
     public Task Replica_Reconnect_RebuildsADataflowStillWaitingForItsSnapshotWhenTheAsOfMovesUp() => RunAsync(7, async world =>
     {
         await world.AppendAsync([Row.OfInt64(1, 10, 5)], 0, 3);
-        world.Connect(epoch: 1);
-        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 5))); // past the upper: its snapshot waits
-        world.Channel.Enqueue(new InitializationComplete());
-        world.Channel.Enqueue(new Schedule(s_index));
+        world.ConnectWith(epoch: 1, IndexedView(asOf: 5)); // past the upper: its snapshot waits
         await world.WaitUntilAsync(() => world.Replica.DataflowsBuilt == 1, "the first dataflow");
 
-        world.Connect(epoch: 2);
-        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 6)));
-        world.Channel.Enqueue(new InitializationComplete());
-        world.Channel.Enqueue(new Schedule(s_index));
+        world.ConnectWith(epoch: 2, IndexedView(asOf: 6));
         await world.AppendAsync([Row.OfInt64(2, 10, 7)], 3, 8);
         PeekRows rebuilt = await world.PeekAsync(1, 6);
         Assert.Equal([(Row.OfInt64(10, 2, 12), 1L)], rebuilt.Rows.ToArray());
         Assert.Equal(2, world.Replica.DataflowsBuilt);
         Assert.Single(world.Replica.Dataflows);
 
-        world.Connect(epoch: 3);
-        world.Channel.Enqueue(new CreateDataflow(IndexedView(asOf: 7)));
-        world.Channel.Enqueue(new InitializationComplete());
-        world.Channel.Enqueue(new Schedule(s_index));
+        world.ConnectWith(epoch: 3, IndexedView(asOf: 7));
         PeekRows kept = await world.PeekAsync(2, 7);
         Assert.Equal([(Row.OfInt64(10, 2, 12), 1L)], kept.Rows.ToArray());
         Assert.Equal(2, world.Replica.DataflowsBuilt);
@@ -362,6 +350,18 @@ public sealed class ReplicaTests
         {
             Channel.Enqueue(new Hello(++_nonce, epoch, Hello.CurrentVersion));
             Channel.Enqueue(new CreateInstance("mem://blob", "mem://consensus", 1));
+        }
+
+        /// <summary>A controller at <paramref name="epoch"/> whose history is <paramref name="dataflow"/>, scheduled.</summary>
+        public void ConnectWith(ulong epoch, DataflowDescription dataflow)
+        {
+            Connect(epoch);
+            Channel.Enqueue(new CreateDataflow(dataflow));
+            Channel.Enqueue(new InitializationComplete());
+            foreach (GlobalId export in dataflow.ExportIds)
+            {
+                Channel.Enqueue(new Schedule(export));
+            }
         }
 
         public async Task AppendAsync(Row[] rows, ulong lower, ulong upper)
